@@ -1,0 +1,20 @@
+"""The top-level Python API: ``load``, ``run``."""
+from __future__ import annotations
+
+from . import backends
+from .ir import Network
+from .ir import load as _load
+
+
+def load(path) -> Network:
+    """Read and validate a network document (YAML, with an optional .npz beside it)."""
+    return _load(path)
+
+
+def run(network, backend: str = "reference", precision: str = "float", seed=None, steps=None, progress=None):
+    """Run ``network`` (a :class:`Network` or a path) on ``backend`` and return a
+    :class:`~neurohebb.result.Result`.  ``seed``/``steps`` override ``run:``;
+    the same document and seed give bit-identical results."""
+    if not isinstance(network, Network):
+        network = load(network)
+    return backends.get(backend).run(network, precision=precision, seed=seed, steps=steps, progress=progress)

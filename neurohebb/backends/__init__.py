@@ -1,0 +1,49 @@
+"""Backends register by short name with an availability check (design.md §1).
+
+>>> from neurohebb import backends
+>>> backends.names()            # every registered backend
+>>> backends.get("reference")   # raises BackendUnavailable with the reason
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from ..errors import BackendUnavailable, known
+
+_REGISTRY: dict[str, tuple[Callable[[], str | None], Callable[[], object]]] = {}
+
+
+def register(name: str, availability: Callable[[], str | None], factory: Callable[[], object]):
+    """``availability()`` returns None when the backend can run, else why not;
+    ``factory()`` imports and returns the backend (with ``run(...)``)."""
+    _REGISTRY[name] = (availability, factory)
+
+
+def names() -> list[str]:
+    return list(_REGISTRY)
+
+
+def unavailable_reason(name: str) -> str | None:
+    if name not in _REGISTRY:
+        return f"unknown backend {name!r}; known: {known(_REGISTRY)}"
+    return _REGISTRY[name][0]()
+
+
+def available(name: str) -> bool:
+    return unavailable_reason(name) is None
+
+
+def get(name: str):
+    reason = unavailable_reason(name)
+    if reason is not None:
+        raise BackendUnavailable(f"backend {name!r} cannot run here: {reason}")
+    return _REGISTRY[name][1]()
+
+
+def _reference():
+    from .reference import simulator
+
+    return simulator
+
+
+register("reference", lambda: None, _reference)

@@ -1,0 +1,1 @@
+"""The reference CPU simulator: the executable specification of the IR."""

@@ -1,0 +1,42 @@
+"""User-facing errors.  Every message names the file (when there is one), the
+field path, what was found and what is allowed; the CLI prints them without a
+traceback and exits with code 2."""
+from __future__ import annotations
+
+
+class NeurohebbError(Exception):
+    """Base class of every error neurohebb raises on purpose."""
+
+
+class NetworkError(NeurohebbError):
+    """One or more problems in a network document.
+
+    ``problems`` is a list of ``(path, message)`` pairs; ``path`` is a dotted
+    field path such as ``projections.p1.rule.template``.
+    """
+
+    def __init__(self, problems, source: str | None = None):
+        self.problems = [(str(p), str(m)) for p, m in problems]
+        self.source = source
+        super().__init__(self._format())
+
+    def _format(self) -> str:
+        prefix = f"{self.source}: " if self.source else ""
+        lines = [f"{prefix}{p}: {m}" if p else f"{prefix}{m}" for p, m in self.problems]
+        return "\n".join(lines)
+
+    def with_source(self, source: str) -> "NetworkError":
+        return NetworkError(self.problems, source)
+
+
+class BackendUnavailable(NeurohebbError):
+    """A backend was asked for but cannot run here (a package is missing)."""
+
+
+class UnsupportedFeature(NeurohebbError):
+    """A backend or target cannot express part of a network."""
+
+
+def known(values) -> str:
+    vals = sorted(values)
+    return ", ".join(vals) if vals else "(none)"

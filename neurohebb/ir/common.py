@@ -1,0 +1,75 @@
+"""Pieces shared by the IR schema and the rule templates."""
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator, WithJsonSchema
+from typing_extensions import Annotated
+
+
+class Model(BaseModel):
+    """Base of every IR node: parameters only, unknown fields are an error."""
+
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True, validate_assignment=True)
+
+
+def _array_in(v: Any):
+    if isinstance(v, bool):
+        raise ValueError("expected a number or an array, got a boolean")
+    if isinstance(v, (int, float, np.integer, np.floating)):
+        return float(v)
+    if isinstance(v, np.ndarray):
+        return v
+    if isinstance(v, (list, tuple)):
+        try:
+            arr = np.asarray(v)
+        except ValueError:
+            raise ValueError("ragged list: every row must have the same length") from None
+        if arr.dtype == object or arr.dtype.kind not in "biuf":
+            raise ValueError("expected numbers (or true/false) in the array")
+        return arr
+    if isinstance(v, str):
+        raise ValueError(
+            f"found the string {v!r}; an array is a number, a list, or 'npz:KEY' naming an array in the .npz file beside the document"
+        )
+    raise ValueError(f"expected a number or an array, got {type(v).__name__}")
+
+
+def _array_out(v):
+    return v.tolist() if isinstance(v, np.ndarray) else v
+
+
+#: A number, a (nested) list, a numpy array, or in YAML ``npz:KEY``.
+Array = Annotated[
+    Any,
+    PlainValidator(_array_in),
+    PlainSerializer(_array_out),
+    WithJsonSchema(
+        {
+            "description": "a number, a (nested) list of numbers, or 'npz:KEY' (an array in the .npz file beside the document)",
+            "anyOf": [{"type": "number"}, {"type": "array"}, {"type": "string", "pattern": "^npz:.+$"}],
+        }
+    ),
+]
+
+NonNegInt = Annotated[int, Field(ge=0)]
+PosInt = Annotated[int, Field(gt=0)]
+Steps = Annotated[float, Field(ge=0, description="a duration in time steps")]
+
+
+class Nonlinearity(Model):
+    """An elementwise function ``f(x)``; see :mod:`neurohebb.nonlinearities` for the equations."""
+
+    name: Literal["linear", "relu", "rect_power", "power", "tanh", "sigmoid", "exp"] = "linear"
+    gain: float = 1.0
+    theta: float = 0.0
+    power: float = 2.0
+    slope: float = 1.0
+
+
+class Trace(Model):
+    """``z[t] = exp(-1/tau) z[t-1] + impulse a[t]``; ``tau`` in steps, 0 = no memory."""
+
+    impulse: float = 1.0
+    tau: Steps = 0.0

@@ -1,0 +1,197 @@
+"""Checks that span several nodes (names, sizes, shapes, rule variables).
+
+``check(network)`` returns a list of ``(path, message)``; ``validate`` raises
+:class:`~neurohebb.errors.NetworkError` when it is not empty.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import NetworkError, known
+from . import schema as S
+
+SOURCE_TYPES = ("spike_times", "poisson", "array")
+
+
+def source_size(src) -> int | None:
+    """The neuron count a source declares or implies (None if it cannot tell)."""
+    if src.n is not None:
+        return src.n
+    if isinstance(src, S.SpikeTimes):
+        return len(src.times)
+    if isinstance(src, S.Poisson):
+        r = np.asarray(src.rates)
+        return r.shape[-1] if r.ndim >= 1 else None
+    if isinstance(src, S.ArraySource):
+        v = np.asarray(src.values)
+        return v.shape[1] if v.ndim == 2 else None
+    return None
+
+
+def size(net, pop: str) -> int:
+    p = net.populations[pop]
+    return p.n if p.type in ("lif", "rate") else source_size(p)
+
+
+def _check_source(src, n, path, dt, problems):
+    if isinstance(src, S.SpikeTimes):
+        if len(src.times) != n:
+            problems.append((f"{path}.times", f"has {len(src.times)} rows but the population has {n} neurons"))
+    elif isinstance(src, S.Poisson):
+        r = np.asarray(src.rates, dtype=float)
+        if not (r.ndim == 0 or (r.ndim == 1 and r.shape[0] == n) or (r.ndim == 2 and r.shape[1] == n)):
+            problems.append((f"{path}.rates", f"shape {r.shape}; allowed: a number, ({n},) or (steps, {n})"))
+        elif np.any(r < 0) or not np.all(np.isfinite(r)):
+            problems.append((f"{path}.rates", "rates must be finite and >= 0 Hz"))
+        elif np.any(r * dt / 1000.0 > 1.0):
+            problems.append((f"{path}.rates", f"max rate {r.max()} Hz gives a spike probability above 1 per step at dt={dt} ms"))
+    elif isinstance(src, S.ArraySource):
+        v = np.asarray(src.values)
+        if v.ndim != 2 or v.shape[1] != n:
+            problems.append((f"{path}.values", f"shape {v.shape}; expected (steps, {n})"))
+        elif v.dtype.kind == "f" and not np.all(np.isfinite(v)):
+            problems.append((f"{path}.values", "contains NaN or infinity"))
+
+
+def _vec_ok(val, n):
+    a = np.asarray(val)
+    return a.ndim == 0 or a.shape == (n,)
+
+
+def check(net) -> list[tuple[str, str]]:
+    problems: list[tuple[str, str]] = []
+    dt = net.run.dt
+    # names unique across namespaces (probe targets must be unambiguous)
+    seen: dict[str, str] = {}
+    for space in ("populations", "projections", "modulators"):
+        for name in getattr(net, space):
+            if name in seen:
+                problems.append((f"{space}.{name}", f"name also used in {seen[name]}; names must be unique across populations, projections and modulators"))
+            seen[name] = space
+
+    sizes: dict[str, int] = {}
+    for name, p in net.populations.items():
+        path = f"populations.{name}"
+        if p.type in SOURCE_TYPES:
+            n = source_size(p)
+            if n is None:
+                problems.append((f"{path}.n", "cannot infer the size; give n"))
+                continue
+            _check_source(p, n, path, dt, problems)
+        else:
+            n = p.n
+            for fld in ("bias", "v_init"):
+                if hasattr(p, fld) and not _vec_ok(getattr(p, fld), n):
+                    problems.append((f"{path}.{fld}", f"shape {np.shape(getattr(p, fld))}; allowed: a number or ({n},)"))
+            if p.prescribed is not None:
+                pn = source_size(p.prescribed)
+                if pn is not None and pn != n:
+                    problems.append((f"{path}.prescribed", f"describes {pn} neurons but the population has {n}"))
+                else:
+                    _check_source(p.prescribed, n, f"{path}.prescribed", dt, problems)
+        sizes[name] = n
+
+    mod_users: dict[str, list[str]] = {}
+    for name, pr in net.projections.items():
+        path = f"projections.{name}"
+        ok = True
+        for end in ("pre", "post"):
+            ref = getattr(pr, end)
+            if ref not in net.populations:
+                problems.append((f"{path}.{end}", f"unknown population {ref!r}; known: {known(net.populations)}"))
+                ok = False
+        if not ok:
+            continue
+        post_t = net.populations[pr.post].type
+        if post_t in SOURCE_TYPES:
+            problems.append((f"{path}.post", f"{pr.post!r} is a {post_t} source and takes no input; allowed post types: lif, rate"))
+            continue
+        if pr.pre not in sizes or pr.post not in sizes:
+            continue
+        npre, npost = sizes[pr.pre], sizes[pr.post]
+        w = pr.weights
+        if w.init == "array":
+            a = np.asarray(w.values)
+            if a.shape != (npost, npre):
+                problems.append((f"{path}.weights.values", f"shape {a.shape}; expected (post, pre) = ({npost}, {npre})"))
+        if w.init == "gaussian_arbor" or pr.connectivity.type == "gaussian_arbor":
+            g = w if w.init == "gaussian_arbor" else pr.connectivity
+            where = "weights" if w.init == "gaussian_arbor" else "connectivity"
+            if g.pre_shape[0] * g.pre_shape[1] != npre:
+                problems.append((f"{path}.{where}.pre_shape", f"{list(g.pre_shape)} has {g.pre_shape[0]*g.pre_shape[1]} cells but pre has {npre} neurons"))
+            if g.post_shape[0] * g.post_shape[1] != npost:
+                problems.append((f"{path}.{where}.post_shape", f"{list(g.post_shape)} has {g.post_shape[0]*g.post_shape[1]} cells but post has {npost} neurons"))
+        c = pr.connectivity
+        if c.type == "one_to_one" and npre != npost:
+            problems.append((f"{path}.connectivity", f"one_to_one needs equal sizes; pre has {npre}, post {npost}"))
+        if c.type == "mask":
+            m = np.asarray(c.values)
+            if m.shape != (npost, npre):
+                problems.append((f"{path}.connectivity.values", f"shape {m.shape}; expected (post, pre) = ({npost}, {npre})"))
+        if pr.bounds is not None:
+            lo, hi = pr.bounds
+            if lo is not None and hi is not None and lo > hi:
+                problems.append((f"{path}.bounds", f"lower bound {lo} is above upper bound {hi}"))
+            if pr.sign == "excitatory" and hi is not None and hi < 0:
+                problems.append((f"{path}.bounds", f"upper bound {hi} < 0 for an excitatory projection"))
+            if pr.sign == "inhibitory" and lo is not None and lo > 0:
+                problems.append((f"{path}.bounds", f"lower bound {lo} > 0 for an inhibitory projection"))
+        if pr.rule is not None:
+            rule = pr.rule.expand()
+            used = rule.used_vars()
+            if "r" in used:
+                if pr.rule.modulator is None:
+                    problems.append((f"{path}.rule.modulator", f"the rule reads the third factor r; name a modulator (known: {known(net.modulators)})"))
+                elif pr.rule.modulator not in net.modulators:
+                    problems.append((f"{path}.rule.modulator", f"unknown modulator {pr.rule.modulator!r}; known: {known(net.modulators)}"))
+                else:
+                    mod_users.setdefault(pr.rule.modulator, []).append(name)
+            elif pr.rule.modulator is not None:
+                problems.append((f"{path}.rule.modulator", f"the rule ({rule.template}) does not read r; remove the modulator or use a rule with r"))
+            fvars = {f.var for p in rule.products() for f in p.factors if f.fn}
+            if "v" in used or "v" in fvars:
+                if post_t not in ("lif", "rate"):
+                    problems.append((f"{path}.rule", "the rule reads v, which needs a lif or rate post population"))
+    for name, m in net.modulators.items():
+        path = f"modulators.{name}"
+        if m.type == "population":
+            if m.population not in net.populations:
+                problems.append((f"{path}.population", f"unknown population {m.population!r}; known: {known(net.populations)}"))
+                continue
+        for user in mod_users.get(name, []):
+            npost = sizes.get(net.projections[user].post)
+            if m.scope == "per_post":
+                if m.type == "population" and sizes.get(m.population) != npost:
+                    problems.append((f"{path}.population", f"per_post needs {m.population!r} ({sizes.get(m.population)} neurons) as large as the post of {user} ({npost})"))
+                if m.type == "array":
+                    a = np.asarray(m.values)
+                    if a.ndim != 2 or a.shape[1] != npost:
+                        problems.append((f"{path}.values", f"shape {a.shape}; per_post for {user} needs (steps, {npost})"))
+        if m.type == "array" and m.scope == "global" and np.asarray(m.values).ndim != 1:
+            problems.append((f"{path}.values", f"shape {np.shape(m.values)}; global scope needs (steps,)"))
+    for name, pb in net.probes.items():
+        path = f"probes.{name}"
+        if pb.target in net.populations:
+            t = net.populations[pb.target].type
+            allowed = S.POP_VARS[t]
+            if t in ("lif", "rate") and net.populations[pb.target].prescribed is not None:
+                allowed = ("spikes",) if t == "lif" else ("output",)
+        elif pb.target in net.projections:
+            pr = net.projections[pb.target]
+            traces = tuple(pr.rule.expand().traces) if pr.rule is not None else ()
+            allowed = ("weights",) + (("e",) if pr.rule is not None and pr.rule.expand().de else ()) + traces
+        elif pb.target in net.modulators:
+            allowed = S.MOD_VARS
+        else:
+            problems.append((f"{path}.target", f"unknown target {pb.target!r}; known: {known(list(net.populations) + list(net.projections) + list(net.modulators))}"))
+            continue
+        if pb.var not in allowed:
+            problems.append((f"{path}.var", f"{pb.var!r} is not recorded for {pb.target!r}; allowed: {', '.join(allowed)}"))
+    return problems
+
+
+def validate(net, source: str | None = None):
+    problems = check(net)
+    if problems:
+        raise NetworkError(problems, source)
+    return net
