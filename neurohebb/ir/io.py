@@ -176,10 +176,40 @@ def load(path) -> Network:
     return from_dict(data, str(path), arrays, npz)
 
 
+TAGS = ("type", "init", "template")
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return False
+    try:
+        return bool(a == b)
+    except Exception:  # pragma: no cover
+        return False
+
+
+def _dump(obj):
+    """Like ``model_dump(exclude_defaults=True)`` but keeps union tags."""
+    if isinstance(obj, BaseModel):
+        out = {}
+        for name, f in type(obj).model_fields.items():
+            val = getattr(obj, name)
+            if name not in TAGS and not f.is_required() and _same(val, f.get_default(call_default_factory=True)):
+                continue
+            out[name] = _dump(val)
+        return out
+    if isinstance(obj, dict):
+        return {k: _dump(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_dump(v) for v in obj]
+    return obj
+
+
 def to_dict(net: Network, arrays: dict | None = None) -> dict:
     """Plain data for YAML.  Arrays larger than ``INLINE_MAX`` go into
     ``arrays`` (written to the .npz) when it is given."""
-    raw = net.model_dump(mode="python", exclude_defaults=True, round_trip=True)
+    raw = {"format_version": net.format_version, **_dump(net)}
+    raw.pop("format_version", None)
     raw = {"format_version": net.format_version, **raw}
 
     def conv(obj, path):

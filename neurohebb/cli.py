@@ -1,0 +1,155 @@
+"""Command line: ``neurohebb validate | run | rules | schema | demo``.
+
+Invalid input exits with code 2 and a message naming the file, the field,
+what was found and what is allowed; never a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .errors import NeurohebbError
+
+
+def _table(rows, headers) -> str:
+    cols = list(zip(*([headers] + rows))) if rows else [[h] for h in headers]
+    widths = [max(len(str(c)) for c in col) for col in cols]
+    line = lambda r: "  ".join(str(c).ljust(w) for c, w in zip(r, widths))  # noqa: E731
+    return "\n".join([line(headers), line(["-" * w for w in widths])] + [line(r) for r in rows])
+
+
+def _fmt(v):
+    return f"{v:.4g}" if isinstance(v, float) else str(v)
+
+
+def cmd_validate(args):
+    from .ir import load
+
+    for f in args.files:
+        net = load(f)
+        print(f"{f}: valid ({len(net.populations)} populations, {len(net.projections)} projections, "
+              f"{sum(p.rule is not None for p in net.projections.values())} plastic)")
+    return 0
+
+
+def cmd_run(args):
+    from . import plotting
+    from .api import run
+    from .ir import load
+
+    net = load(args.file)
+    res = run(net, backend=args.backend, precision=args.precision, seed=args.seed, steps=args.steps,
+              progress=None if not args.quiet else False)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    stem = net.name or Path(args.file).stem
+    res.save(out / f"{stem}_{args.backend}_{args.precision}.npz")
+    files = plotting.all_plots(res, net, out)
+    rows = []
+    for pop, s in res.spikes.items():
+        rows.append([pop, "spikes", f"{res.rates(pop).mean():.3g} Hz mean rate"])
+    for proj, w in res.weights.items():
+        rows.append([proj, "weights", f"mean {w.mean():.4g} (initial {res.initial_weights[proj].mean():.4g}), "
+                                      f"range [{w.min():.4g}, {w.max():.4g}]"])
+    print(_table(rows, ["name", "what", "value"]))
+    print(f"\n{res.steps} steps in {res.wall_time:.2f} s on {res.backend}:{res.precision}; wrote {out}/ "
+          f"({len(files)} plots and {stem}_{args.backend}_{args.precision}.npz)")
+    return 0
+
+
+def cmd_rules(args):
+    from .rules import TEMPLATES
+
+    for name, cls in TEMPLATES.items():
+        doc = (cls.__module__ and sys.modules[cls.__module__].__doc__ or "").strip().splitlines()
+        print(f"{name}: {doc[0] if doc else ''}")
+        for fname, f in cls.model_fields.items():
+            if fname == "template":
+                continue
+            default = "required" if f.is_required() else f"default {f.default!r}"
+            ann = getattr(f.annotation, "__name__", None) or str(f.annotation).replace("typing.", "")
+            print(f"    {fname:18s} {ann:28s} {default}")
+        print()
+    return 0
+
+
+def cmd_schema(args):
+    from .ir import write_json_schema
+
+    path = write_json_schema(args.output)
+    print(f"wrote {path}")
+    return 0
+
+
+def cmd_demo(args):
+    from . import plotting
+    from .api import run
+    from .examples import EXAMPLES
+    from .ir import load
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for name, ex in EXAMPLES.items():
+        net = load(ex["path"])
+        res = run(net, progress=None)
+        metrics = ex["metrics"](res, net)
+        proj = ex["projection"]
+        plotting.weights_over_time(res, proj, out / f"{name}_weights_over_time.png")
+        ref = None
+        if name == "oja_pca":
+            import numpy as np
+
+            C = np.load(ex["path"].with_suffix(".npz"))["covariance"]
+            ref = np.linalg.eigh(C)[1][:, -1]
+        plotting.final_weights(res, proj, out / f"{name}_final_weights.png", reference=ref)
+        res.save(out / f"{name}_reference_float.npz")
+        for k, v in metrics.items():
+            rows.append([name, k, _fmt(v)])
+        rows.append([name, "wall time (s)", f"{res.wall_time:.2f}"])
+    print("\nneurohebb demo: shipped examples on the reference backend (float)\n")
+    print(_table(rows, ["example", "metric", "value"]))
+    print(f"\nplots and results in {out}/")
+    return 0
+
+
+def build_parser():
+    p = argparse.ArgumentParser(prog="neurohebb", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="cmd", required=True)
+    v = sub.add_parser("validate", help="check network documents")
+    v.add_argument("files", nargs="+")
+    v.set_defaults(func=cmd_validate)
+    r = sub.add_parser("run", help="run a network document; write results (.npz) and plots")
+    r.add_argument("file")
+    r.add_argument("--backend", default="reference")
+    r.add_argument("--precision", default="float")
+    r.add_argument("--steps", type=int)
+    r.add_argument("--seed", type=int)
+    r.add_argument("--out", default="out")
+    r.add_argument("--quiet", action="store_true", help="no progress bar")
+    r.set_defaults(func=cmd_run)
+    ru = sub.add_parser("rules", help="list rule templates and their parameters")
+    ru.set_defaults(func=cmd_rules)
+    s = sub.add_parser("schema", help="write the IR's JSON Schema")
+    s.add_argument("-o", "--output", default="docs/network.schema.json")
+    s.set_defaults(func=cmd_schema)
+    d = sub.add_parser("demo", help="the main job: run the shipped examples, print metrics, write plots")
+    d.add_argument("--out", default="out")
+    d.set_defaults(func=cmd_demo)
+    return p
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except NeurohebbError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
