@@ -45,7 +45,7 @@ def cmd_run(args):
     out.mkdir(parents=True, exist_ok=True)
     stem = net.name or Path(args.file).stem
     res.save(out / f"{stem}_{args.backend}_{args.precision}.npz")
-    files = plotting.all_plots(res, net, out)
+    files = plotting.all_plots(res, net, out, stem)
     rows = []
     for pop, s in res.spikes.items():
         rows.append([pop, "spikes", f"{res.rates(pop).mean():.3g} Hz mean rate"])
@@ -79,6 +79,14 @@ def cmd_schema(args):
 
     path = write_json_schema(args.output)
     print(f"wrote {path}")
+    return 0
+
+
+def cmd_docs(args):
+    from .docgen import write
+
+    for p in write(args.dir):
+        print(f"wrote {p}")
     return 0
 
 
@@ -134,6 +142,9 @@ def build_parser():
     s = sub.add_parser("schema", help="write the IR's JSON Schema")
     s.add_argument("-o", "--output", default="docs/network.schema.json")
     s.set_defaults(func=cmd_schema)
+    dc = sub.add_parser("docs", help="regenerate docs/ir.md, docs/rules.md and the JSON Schema from the code")
+    dc.add_argument("--dir", default="docs")
+    dc.set_defaults(func=cmd_docs)
     d = sub.add_parser("demo", help="the main job: run the shipped examples, print metrics, write plots")
     d.add_argument("--out", default="out")
     d.set_defaults(func=cmd_demo)

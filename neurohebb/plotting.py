@@ -86,11 +86,11 @@ def raster(res, pop, path, max_neurons=100, max_steps=2000):
     return path
 
 
-def all_plots(res, net, out_dir) -> list[Path]:
+def all_plots(res, net, out_dir, stem=None) -> list[Path]:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     files = []
-    stem = res.network_name or "network"
+    stem = stem or res.network_name or "network"
     for proj in res.weights:
         try:
             files.append(weights_over_time(res, proj, out / f"{stem}_{proj}_weights_over_time.png"))
