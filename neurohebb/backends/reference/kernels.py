@@ -40,17 +40,17 @@ import numba
 import numpy as np
 
 
-@numba.njit(cache=True, nogil=True, fastmath=False, parallel={parallel})
+@numba.njit(cache=True, nogil=True, fastmath={{'reassoc', 'contract', 'nsz'}}, parallel={parallel})
 def dense(W, E, M, A, B, xnext, wlo, whi, out):
     """Every synapse: w += sum_k A[k,i] B[k,j] S_k(w, e); out[i] += w_new . xnext."""
     npost, npre = W.shape
     for i in numba.prange(npost):
-        acc = 0.0
+        acc = {zero}
 {row_loads}
         for j in range(npre):
 {mask_check}
             w = W[i, j]
-            e = E[i, j]
+{e_load}
             dw = {dw_dense}
             w2 = w + dw
 {clip}
@@ -73,7 +73,7 @@ def events(W, E, M, A, B, rows, cols, col_active, wlo, whi):
         for j in range(npre):
 {mask_check}
             w = W[i, j]
-            e = E[i, j]
+{e_load}
             dw = {dw_dense}
             w2 = w + dw
 {clip}
@@ -86,7 +86,7 @@ def events(W, E, M, A, B, rows, cols, col_active, wlo, whi):
 {mask_check_col}
 {row_loads_col}
             w = W[i, j]
-            e = E[i, j]
+{e_load}
             dw = {dw_dense}
             w2 = w + dw
 {clip}
@@ -107,7 +107,7 @@ def _sum_code(products, offset):
     return " + ".join(terms) if terms else "0.0"
 
 
-def generate(rule, masked: bool, clipped: bool, parallel: bool) -> str:
+def generate(rule, masked: bool, clipped: bool, parallel: bool, dtype: str = "float64") -> str:
     nw = len(rule.dw)
     prods = list(rule.dw) + list(rule.de)
     loads = "\n".join(f"        a{k} = A[{k}, i]" for k in range(len(prods))) or "        pass"
@@ -120,15 +120,17 @@ def generate(rule, masked: bool, clipped: bool, parallel: bool) -> str:
     clip = "            w2 = min(max(w2, wlo), whi)" if clipped else ""
     mask = "            if not M[i, j]:\n                continue" if masked else ""
     mask_col = "            if not M[i, j]:\n                continue" if masked else ""
+    uses_e = any(f.var == "e" for p in prods for f in p.factors) or bool(rule.de)
     return TEMPLATE.format(
+        zero=f"np.{dtype}(0.0)", e_load="            e = E[i, j]" if uses_e else "",
         parallel=parallel, row_loads=loads, row_loads_col=loads_col, dw_dense=dw, clip=clip,
         e_update_dense=e_up, mask_check=mask, mask_check_col=mask_col,
     )
 
 
-def kernels_for(rule, masked: bool, clipped: bool, parallel: bool = True):
-    """(dense, events) compiled for this rule's shape."""
-    src = generate(rule, masked, clipped, parallel)
+def kernels_for(rule, masked: bool, clipped: bool, parallel: bool = True, dtype: str = "float64"):
+    """(dense, events) compiled for this rule's shape and dtype."""
+    src = generate(rule, masked, clipped, parallel, dtype)
     key = hashlib.sha1(src.encode()).hexdigest()[:16]
     if key in _loaded:
         return _loaded[key]

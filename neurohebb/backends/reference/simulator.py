@@ -118,7 +118,7 @@ class _Proj:
                 n = pre.n if k in PRE_TRACES else post.n
                 self.traces[k] = [np.zeros(n, dtype), np.zeros(n, dtype), dtype.type(tr.decay), dtype.type(tr.impulse)]
             clipped = np.isfinite(self.lo) or np.isfinite(self.hi)
-            self.dense_k, self.events_k = kernels.kernels_for(r, mask is not None, clipped, parallel)
+            self.dense_k, self.events_k = kernels.kernels_for(r, mask is not None, clipped, parallel, dtype.name)
             nprod = len(r.products())
             self.A = np.zeros((nprod, post.n), dtype)
             self.B = np.zeros((nprod, pre.n), dtype)
@@ -175,7 +175,7 @@ class _Proj:
             elif p.dep == "x0":
                 b *= x_arr
         W, E = self.W, self.E
-        lo, hi = self.lo, self.hi
+        lo, hi = self.dtype.type(self.lo), self.dtype.type(self.hi)
         if self.has_u:
             self.dense_k(W, E, self.M, self.A, self.B, xnext, lo, hi, out)
             return
