@@ -11,9 +11,11 @@ The numpy peer runs the same recursion in float32 in a plain Python loop::
 
     y = W @ x;  W += eta * np.outer(y, x)    (and, for the same semantics, np.clip(W, lo, hi, out=W))
 
+timed with and without the clip.
+
 Both start from the same W and see the same inputs, so the final weights are
-compared too (they differ only by float32 rounding: neurohebb accumulates
-W @ x in float64, BLAS in float32).
+compared too (they differ only by float32 rounding: the two sum W @ x in a
+different order).
 
 Run from the repo root:  .venv/bin/python benchmarks/bench_dense_hebbian.py
 """
@@ -29,8 +31,9 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+for _p in (ROOT, ROOT / "benchmarks"):
+    if str(_p) not in sys.path:
+        sys.path.insert(0, str(_p))
 
 
 def parse_args(argv=None):
@@ -116,8 +119,12 @@ def main(argv=None):
     a = parse_args(argv)
     rng = np.random.default_rng(a.seed)
     X = rng.random((a.cycle, a.n_pre), dtype=np.float32)  # graded (non-binary) rates in [0, 1)
+    from bench_song import busy_cores, fmt_table, machine_line
+
     print(f"dense Hebbian, float32: {a.n_pre} -> {a.n_post} ({a.n_pre * a.n_post:,} synapses), eta {a.eta}, "
-          f"{a.steps} timed steps; machine: {os.cpu_count()} cores")
+          f"{a.steps} timed steps")
+    print(machine_line())
+    busy0 = busy_cores()
     nh = run_neurohebb(a, X)
     print(f"neurohebb: first run ({a.warmup} steps, numba load/compile) {nh['first_run']:.3f} s; "
           f"{a.steps} steps {nh['wall']:.3f} s (setup of a run {1000 * nh['setup']:.1f} ms)")
@@ -133,8 +140,6 @@ def main(argv=None):
         ["numpy loop: W@x, W += eta*outer (no clip)", f"{npn['wall']:.3f}", f"{npn['steps_per_s']:.0f}",
          f"{1e6 / npn['steps_per_s']:.0f}", f"{nh['steps_per_s'] / npn['steps_per_s']:.2f}"],
     ]
-    from bench_song import fmt_table
-
     print()
     print(fmt_table(rows, ["implementation", "wall [s]", "steps/s", "us/step", "neurohebb speed-up"]))
     print()
@@ -146,6 +151,7 @@ def main(argv=None):
     out = {"neurohebb": {k: v for k, v in nh.items() if k not in ("W", "W0")},
            "numpy_clip": {k: v for k, v in npc.items() if k != "W"},
            "numpy_noclip": {k: v for k, v in npn.items() if k != "W"},
+           "busy_cores_start": busy0, "busy_cores_end": busy_cores(),
            "max_abs_diff": err, "max_change": scale, "steps": a.steps, "n_pre": a.n_pre, "n_post": a.n_post}
     if a.json:
         a.json.write_text(json.dumps(out, indent=2))
@@ -153,5 +159,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
     main()

@@ -26,10 +26,12 @@ IR's order of one step: ``plast`` (pre spikes of the previous step arrive:
 LTD, pre-trace impulse), then ``post`` (post spikes of this step: LTP,
 post-trace impulse), then ``pre`` (this step's spikes: ``I_post += w`` with the
 weight after this step's learning, read by the neurons in the next step).
-Remaining difference: when a pre and a post event hit the same synapse in the
-same step, Brian2 clips after each of the two updates, the IR once after their
-sum (matters only at a bound).  The random numbers differ, so the two runs are
-compared statistically (mean output rate, mean final weight).
+When a pre and a post event hit the same synapse in the same step, the post
+pathway adds its LTP to the unclipped ``w - LTD`` so that w is clipped once,
+after the sum, as in the IR.  The Poisson random numbers differ, so the timed
+runs are compared statistically (mean output rate, mean final weight); an
+exact cross-check then feeds both simulators the same input spikes and initial
+weights and compares output spike trains and final weights.
 
 Run from the repo root:  .venv/bin/python benchmarks/bench_song.py
 """
@@ -69,6 +71,8 @@ def parse_args(argv=None):
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--repeats", type=int, default=3, help="timed warm runs per simulator (the best is reported)")
     p.add_argument("--no-brian2", action="store_true", help="skip Brian2")
+    p.add_argument("--check-steps", type=int, default=2000,
+                   help="steps of the exact cross-check (same input spikes and initial weights in both); 0 skips it")
     p.add_argument("--no-float32", action="store_true", help="skip the neurohebb float32 run")
     p.add_argument("--json", type=Path, help="also write the results to this JSON file")
     return p.parse_args(argv)
@@ -124,7 +128,10 @@ def run_neurohebb(P, dtype, repeats):
 
 
 # ----------------------------------------------------------------- Brian2
-def brian2_once(P):
+def brian2_once(P, spikes_in=None, w_init=None, record=False):
+    """Build and run the Brian2 model once.  ``spikes_in`` (steps, n_in) bool
+    replaces the Poisson group by a SpikeGeneratorGroup with these spikes and
+    ``w_init`` (n_out, n_in) sets the initial weights (the exact cross-check)."""
     import brian2 as b2
 
     b2.start_scope()
@@ -135,7 +142,11 @@ def brian2_once(P):
     ns = dict(du=P["du"], dv=P["dv"], vth=P["vth"], v_reset=0.0, bias=0.0, R=P["refractory"],
               w_max=P["w_max"], a_plus=P["a_plus"], a_minus=P["a_minus"], tau=P["tau"] * ms)
 
-    inputs = b2.PoissonGroup(P["n_in"], rates=P["rate"] * b2.Hz, name="inputs")
+    if spikes_in is None:
+        inputs = b2.PoissonGroup(P["n_in"], rates=P["rate"] * b2.Hz, name="inputs")
+    else:
+        steps_idx, neuron_idx = np.nonzero(spikes_in)
+        inputs = b2.SpikeGeneratorGroup(P["n_in"], neuron_idx, steps_idx * ms, name="inputs")
     out = b2.NeuronGroup(P["n_out"], "u : 1\nv : 1\nI : 1\nrl : integer",
                          threshold="v > vth", reset="v = v_reset\nrl = R", namespace=ns, name="out")
     # the IR's discrete LIF update, exactly (no ODE integration)
@@ -148,27 +159,35 @@ def brian2_once(P):
     syn = b2.Synapses(
         inputs, out,
         model="""w : 1
+                 w_unclipped : 1
                  lastpre : second
                  dx1/dt = -x1 / tau : 1 (event-driven)
                  dy1/dt = -y1 / tau : 1 (event-driven)""",
         on_pre={
             # pre spike of the previous step arrives at the synapse: LTD, then the pre-trace impulse
-            "plast": "w = clip(w - a_minus * y1, 0, w_max)\nx1 += 1\nlastpre = t",
+            "plast": "w_unclipped = w - a_minus * y1\nw = clip(w_unclipped, 0, w_max)\nx1 += 1\nlastpre = t",
             # this step's pre spike: input of the next step, with the weight after this step's learning
             "pre": "I_post += w",
         },
-        # post spike: LTP from the pre trace *before* a pre spike arriving in the same step (exclusive timing)
-        on_post="w = clip(w + a_plus * (x1 - int(lastpre == t)), 0, w_max)\ny1 += 1",
+        # post spike: LTP from the pre trace *before* a pre spike arriving in the same step (exclusive
+        # timing); when a pre spike arrived in this step too, add to the unclipped w - LTD so that, as
+        # in the IR, w is clipped once after the sum of the step's updates
+        on_post="same_step = int(lastpre == t)\n"
+                "w = clip(same_step * w_unclipped + (1 - same_step) * w + a_plus * (x1 - same_step), 0, w_max)\n"
+                "y1 += 1",
         delay={"plast": 1 * ms, "pre": 0 * ms},
         namespace=ns, name="syn")
     syn.connect()
-    syn.w = "rand() * w_max"
+    if w_init is None:
+        syn.w = "rand() * w_max"
+    else:
+        syn.w = w_init[syn.j[:], syn.i[:]]
     syn.lastpre = -1 * b2.second
     # IR order inside one step: plasticity of arriving pre spikes, of post spikes, then transmission
     syn.plast.order = -3
     syn.post.order = -2
     syn.pre.order = -1
-    sm_out = b2.SpikeMonitor(out, record=False)
+    sm_out = b2.SpikeMonitor(out, record=record)
     sm_in = b2.SpikeMonitor(inputs, record=False)
     net = b2.Network(inputs, out, syn, sm_out, sm_in)
     t0 = time.perf_counter()
@@ -176,7 +195,14 @@ def brian2_once(P):
     wall_run = time.perf_counter() - t0
     T = P["steps"] / 1000.0
     w = np.asarray(syn.w[:])
-    return dict(
+    extra = {}
+    if record:
+        spk = np.zeros((P["steps"], P["n_out"]), bool)
+        spk[np.round(np.asarray(sm_out.t / ms)).astype(int), np.asarray(sm_out.i)] = True
+        W = np.zeros((P["n_out"], P["n_in"]))
+        W[np.asarray(syn.j[:]), np.asarray(syn.i[:])] = w
+        extra = dict(spikes_out=spk, W=W)
+    return dict(**extra,
         wall=wall_run,
         rate_out=float(sm_out.num_spikes / P["n_out"] / T),
         rate_in=float(sm_in.num_spikes / P["n_in"] / T),
@@ -205,7 +231,55 @@ def run_brian2(P, repeats):
         k: v for k, v in last.items() if k != "wall"})
 
 
+def exact_check(P, steps):
+    """Same input spikes and initial weights in both simulators: the output
+    spike trains and the final weights must agree up to float rounding."""
+    from neurohebb.backends.reference import simulator
+
+    Q = dict(P, steps=steps)
+    res = simulator.run(neurohebb_network(Q, "float64"), progress=False)
+    b2 = brian2_once(Q, spikes_in=res.spikes["inputs"], w_init=res.initial_weights["syn"], record=True)
+    nh_spk, b2_spk = res.spikes["out"], b2["spikes_out"]
+    first_diff = np.flatnonzero((nh_spk != b2_spk).any(axis=1))
+    return dict(
+        steps=steps, spikes_neurohebb=int(nh_spk.sum()), spikes_brian2=int(b2_spk.sum()),
+        spike_mismatches=int((nh_spk != b2_spk).sum()),
+        first_mismatch_step=int(first_diff[0]) if first_diff.size else None,
+        max_abs_w_diff=float(np.abs(res.weights["syn"] - b2["W"]).max()),
+        max_abs_w_change=float(np.abs(res.weights["syn"] - res.initial_weights["syn"]).max()),
+    )
+
+
 # ----------------------------------------------------------------- main
+def busy_cores(interval=0.5):
+    """Cores kept busy by *other* processes, measured from /proc/stat while this
+    one sleeps (None where /proc/stat is missing)."""
+    def sample():
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:]]
+        idle = v[3] + (v[4] if len(v) > 4 else 0)
+        return sum(v), idle
+
+    try:
+        t0, i0 = sample()
+        time.sleep(interval)
+        t1, i1 = sample()
+    except OSError:
+        return None
+    return (os.cpu_count() or 1) * (1 - (i1 - i0) / max(t1 - t0, 1))
+
+
+def machine_line():
+    """Cores and how many of them other processes use: timings on a 2-core
+    machine are only meaningful when nothing else runs (the parallel numba
+    kernels stall when a core is taken)."""
+    busy = busy_cores()
+    if busy is None:
+        return f"machine: {os.cpu_count()} cores"
+    warn = "  ** the machine is busy: timings are not representative **" if busy > 0.3 else ""
+    return f"machine: {os.cpu_count()} cores, {busy:.2f} of them busy with other processes{warn}"
+
+
 def fmt_table(rows, headers):
     widths = [max(len(str(h)), *(len(str(r[i])) for r in rows)) for i, h in enumerate(headers)]
     line = "  ".join(h.ljust(w) for h, w in zip(headers, widths))
@@ -221,8 +295,8 @@ def main(argv=None):
     print(f"Song/Miller/Abbott STDP: {P['n_in']} Poisson ({P['rate']} Hz) -> {P['n_out']} LIF, "
           f"{P['steps']} steps of 1 ms; w_max {P['w_max']}, A+ {P['a_plus']:.3g}, A- {P['a_minus']:.3g}, "
           f"du {P['du']:.4f}, dv {P['dv']:.4f}, vth {P['vth']}, refractory {P['refractory']}")
-    print(f"machine: {os.cpu_count()} cores; numba threads {os.environ.get('NUMBA_NUM_THREADS', 'default')}")
-    results = {"params": P}
+    print(machine_line())
+    results = {"params": P, "busy_cores_start": busy_cores()}
     results["neurohebb_float64"] = nh64 = run_neurohebb(P, "float64", a.repeats)
     print(f"neurohebb float64: first run {nh64['first']:.3f} s, warm {nh64['warm']:.3f} s")
     if not a.no_float32:
@@ -230,7 +304,8 @@ def main(argv=None):
         print(f"neurohebb float32: first run {nh32['first']:.3f} s, warm {nh32['warm']:.3f} s")
     if not a.no_brian2:
         results["brian2"] = b2 = run_brian2(P, a.repeats)
-        print(f"brian2 (cython):   first run {b2['first']:.3f} s (compiles), warm {b2['warm']:.3f} s "
+        print(f"brian2 (cython):   first run {b2['first']:.3f} s (code generation; Cython compilation too "
+              f"when its disk cache is empty), warm {b2['warm']:.3f} s "
               f"(Network.run alone {b2['warm_run_only']:.3f} s)")
 
     rows = []
@@ -263,6 +338,16 @@ def main(argv=None):
         results["agree"] = ok
         print(f"agreement: mean output rate differs by {100 * d_rate:+.1f} %, mean final weight by "
               f"{100 * d_w:+.2f} % ({'similar' if ok else 'DIFFERENT'})")
+    if not a.no_brian2 and a.check_steps > 0:
+        results["exact_check"] = ex = exact_check(P, min(a.check_steps, P["steps"]))
+        same = ex["spike_mismatches"] == 0
+        print(f"exact cross-check ({ex['steps']} steps, same input spikes and initial weights): output spikes "
+              f"neurohebb {ex['spikes_neurohebb']}, Brian2 {ex['spikes_brian2']}, mismatching (step, neuron) "
+              f"pairs {ex['spike_mismatches']}"
+              + ("" if same else f" (first at step {ex['first_mismatch_step']})")
+              + f"; max |w_neurohebb - w_brian2| = {ex['max_abs_w_diff']:.2e} "
+              f"(largest weight change {ex['max_abs_w_change']:.2e})")
+    results["busy_cores_end"] = busy_cores()
     if a.json:
         a.json.write_text(json.dumps(results, indent=2))
     return results

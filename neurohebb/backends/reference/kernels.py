@@ -1,12 +1,22 @@
 """Compiled (numba) kernels of the reference backend.
 
-A rule's products are split into a post-level vector ``A[k, i]`` (coefficient,
-post traces, r, v, functions, and the post activity for a ``y0`` product), a
-pre-level vector ``B[k, j]`` (pre traces, and the arriving pre activity for an
-``x0`` product) and a synaptic part ``S_k(w, e)`` (w, e and their brackets).
-Only ``S_k`` depends on the rule's structure; its code is generated per rule
-shape, written to a cache folder and compiled with ``numba`` (``cache=True``,
-so a second process reuses the machine code).
+For each plastic projection and step, the rule's products are evaluated as a
+post-level vector ``A[k, i]`` (coefficient, post traces, r, v, post functions,
+and the post activity for a ``y0`` product), a pre-level vector ``B[k, j]``
+(pre traces, pre functions, and the arriving pre activity for an ``x0``
+product) and a synaptic part ``S_k(w, e)`` (w, e and their brackets)::
+
+    dw_ij = sum_k A[k, i] * B[k, j] * S_k(w_ij, e_ij)
+
+The code of ``A``, ``B`` and ``S_k`` is generated per rule shape, written to a
+cache folder and compiled with numba (``cache=True``: a second process reuses
+the machine code).  Two update modes:
+
+* ``dense`` (the rule has a ``u`` product): every synapse, rows in parallel,
+  fused with the next step's input ``out += W(t+1) @ x_next``;
+* ``events`` (only ``x0``/``y0`` products): only rows with a post spike and
+  columns with an arriving pre spike; each synapse is updated once from the
+  state before the step.  Then the next step's input is gathered.
 """
 from __future__ import annotations
 
@@ -19,118 +29,165 @@ from pathlib import Path
 import numba
 import numpy as np
 
+from ...rules.algebra import POST_TRACES, PRE_TRACES
+
 CACHE_DIR = Path(os.environ.get("NEUROHEBB_CACHE", Path.home() / ".cache" / "neurohebb")) / "kernels"
 _loaded: dict[str, object] = {}
 
 
-def _syn_expr(product) -> str:
-    parts = []
-    for f in product.factors:
-        if f.level != "synapse":
-            continue
-        if f.offset:
-            parts.append(f"({f.var} + {f.offset!r})")
-        else:
-            parts.append(f.var)
-    return " * ".join(parts) if parts else "1.0"
+class Layout:
+    """Where each factor value lives in the arrays passed to the kernel.
+
+    ``XTa``/``XTb``: pre traces after/before this step's impulse (rows in
+    ``pre_traces`` order); ``YTa``/``YTb``: post traces; ``PV``: post-level
+    values computed in Python each step (``r``, ``v``, functions of post
+    variables); ``QV``: pre-level function values.
+    """
+
+    def __init__(self, rule):
+        self.rule = rule
+        self.pre_traces = [k for k in PRE_TRACES if k in rule.traces]
+        self.post_traces = [k for k in POST_TRACES if k in rule.traces]
+        self.pv: list[tuple] = []  # (kind, var, fn, before)
+        self.qv: list[tuple] = []
+        excl = rule.timing == "exclusive"
+        for p in rule.products():
+            before = excl and p.dep != "u"
+            for f in p.factors:
+                if f.fn:
+                    key = ("fn", f.var, f.fn, before if f.var in rule.traces else False)
+                    (self.qv if f.level == "pre" else self.pv).append(key)
+                elif f.var in ("r", "v"):
+                    self.pv.append((f.var, f.var, None, False))
+        self.pv = list(dict.fromkeys(self.pv))
+        self.qv = list(dict.fromkeys(self.qv))
+
+    def expr(self, f, before: bool, i="i", j="j") -> str:
+        if f.fn:
+            key = ("fn", f.var, f.fn, before if f.var in self.rule.traces else False)
+            if f.level == "pre":
+                return f"QV[{self.qv.index(key)}, {j}]"
+            return f"PV[{self.pv.index(key)}, {i}]"
+        if f.var in self.pre_traces:
+            base = f"XT{'b' if before else 'a'}[{self.pre_traces.index(f.var)}, {j}]"
+        elif f.var in self.post_traces:
+            base = f"YT{'b' if before else 'a'}[{self.post_traces.index(f.var)}, {i}]"
+        elif f.var in ("r", "v"):
+            base = f"PV[{self.pv.index((f.var, f.var, None, False))}, {i}]"
+        elif f.var in ("w", "e"):
+            base = f.var
+        else:  # pragma: no cover
+            raise AssertionError(f.var)
+        return f"({base} + {f.offset!r})" if f.offset else base
 
 
-TEMPLATE = '''
+def _gen(rule, masked: bool, clipped: bool, parallel: bool, dtype: str) -> str:
+    L = Layout(rule)
+    prods = list(rule.products())
+    nw = len(rule.dw)
+    excl = rule.timing == "exclusive"
+    a_lines, b_lines, syn = [], [], []
+    for k, p in enumerate(prods):
+        before = excl and p.dep != "u"
+        post = [L.expr(f, before) for f in p.factors if f.level == "post"]
+        pre = [L.expr(f, before) for f in p.factors if f.level == "pre"]
+        if p.dep == "y0":
+            post.append("y[i]")
+        if p.dep == "x0":
+            pre.append("xa[j]")
+        a_lines.append(f"        A[{k}, i] = " + " * ".join([f"{dtype}({p.coeff!r})"] + post))
+        b_lines.append(f"        B[{k}, j] = " + (" * ".join(pre) if pre else f"{dtype}(1.0)"))
+        s = [L.expr(f, before) for f in p.factors if f.level == "synapse"]
+        syn.append(" * ".join(s) if s else "")
+    def total(lo, hi):
+        terms = []
+        for k in range(lo, hi):
+            t = f"A[{k}, i] * B[{k}, j]"
+            if syn[k]:
+                t += f" * {syn[k]}"
+            terms.append(t)
+        return " + ".join(terms) if terms else "0.0"
+    uses_e = bool(rule.de) or any(f.var == "e" for p in prods for f in p.factors)
+    ind = "            "
+    body = [f"{ind}w = W[i, j]"]
+    if uses_e:
+        body.append(f"{ind}e = E[i, j]")
+    body.append(f"{ind}w2 = w + ({total(0, nw)})")
+    if clipped:
+        body.append(f"{ind}w2 = min(max(w2, lo), hi)")
+    body.append(f"{ind}W[i, j] = w2")
+    if rule.de:
+        body.append(f"{ind}E[i, j] = e + ({total(nw, len(prods))})")
+    mask = [f"{ind}if not M[i, j]:", f"{ind}    continue"] if masked else []
+    upd = "\n".join(mask + body)
+    upd_col = "\n".join(("    " + ln) for ln in mask + body)
+    prep = "\n".join(["    for i in range(npost):"] + a_lines + ["    for j in range(npre):"] + b_lines)
+    return f'''
 import numba
 import numpy as np
+from numpy import {dtype}
 
 
-@numba.njit(cache=True, nogil=True, fastmath={{'reassoc', 'contract', 'nsz'}}, parallel={parallel})
-def dense(W, E, M, A, B, xnext, wlo, whi, out):
-    """Every synapse: w += sum_k A[k,i] B[k,j] S_k(w, e); out[i] += w_new . xnext."""
+@numba.njit(cache=True, nogil=True, fastmath={{"reassoc", "contract", "nsz"}}, parallel={parallel})
+def dense(W, E, M, xa, y, XTa, XTb, YTa, YTb, PV, QV, A, B, lo, hi, xn, out):
+    """Every synapse, fused with out += W(t+1) @ xn."""
     npost, npre = W.shape
+{prep}
     for i in numba.prange(npost):
-        acc = {zero}
-{row_loads}
+        acc = {dtype}(0.0)
         for j in range(npre):
-{mask_check}
-            w = W[i, j]
-{e_load}
-            dw = {dw_dense}
-            w2 = w + dw
-{clip}
-            W[i, j] = w2
-{e_update_dense}
-            acc += w2 * xnext[j]
+{upd}
+            acc += w2 * xn[j]
         out[i] += acc
 
 
 @numba.njit(cache=True, nogil=True)
-def events(W, E, M, A, B, rows, cols, col_active, wlo, whi):
-    """Only synapses touched by a spike: rows (post spikes) and cols (arriving pre spikes).
-    Each synapse is updated once, from the state before the step."""
+def events(W, E, M, xa, y, XTa, XTb, YTa, YTb, PV, QV, A, B, lo, hi, xn, out, xn_binary):
+    """Rows with a post spike, then columns with an arriving pre spike (other
+    rows); then out += W(t+1) @ xn."""
     npost, npre = W.shape
-    row_active = np.zeros(npost, dtype=np.bool_)
-    for i in rows:
-        row_active[i] = True
-    for i in rows:
-{row_loads}
-        for j in range(npre):
-{mask_check}
-            w = W[i, j]
-{e_load}
-            dw = {dw_dense}
-            w2 = w + dw
-{clip}
-            W[i, j] = w2
-{e_update_dense}
-    for j in cols:
+    any_y = False
+    for i in range(npost):
+        if y[i] != 0:
+            any_y = True
+            break
+    any_x = False
+    for j in range(npre):
+        if xa[j] != 0:
+            any_x = True
+            break
+    if any_x or any_y:
+{chr(10).join("    " + ln for ln in prep.splitlines())}
         for i in range(npost):
-            if row_active[i]:
+            if y[i] == 0:
                 continue
-{mask_check_col}
-{row_loads_col}
-            w = W[i, j]
-{e_load}
-            dw = {dw_dense}
-            w2 = w + dw
-{clip}
-            W[i, j] = w2
-{e_update_dense}
+            for j in range(npre):
+{chr(10).join("    " + ln for ln in upd.splitlines())}
+        if any_x:
+            for j in range(npre):
+                if xa[j] == 0:
+                    continue
+                for i in range(npost):
+                    if y[i] != 0:
+                        continue
+{chr(10).join("    " + ln for ln in upd_col.splitlines())}
+    if xn_binary:
+        for j in range(npre):
+            if xn[j] != 0:
+                for i in range(npost):
+                    out[i] += W[i, j]
+    else:
+        for i in range(npost):
+            acc = {dtype}(0.0)
+            for j in range(npre):
+                acc += W[i, j] * xn[j]
+            out[i] += acc
 '''
 
 
-def _sum_code(products, offset):
-    terms = []
-    for k, p in enumerate(products):
-        syn = _syn_expr(p)
-        idx = offset + k
-        term = f"a{idx} * B[{idx}, j]"
-        if syn != "1.0":
-            term += f" * {syn}"
-        terms.append(term)
-    return " + ".join(terms) if terms else "0.0"
-
-
-def generate(rule, masked: bool, clipped: bool, parallel: bool, dtype: str = "float64") -> str:
-    nw = len(rule.dw)
-    prods = list(rule.dw) + list(rule.de)
-    loads = "\n".join(f"        a{k} = A[{k}, i]" for k in range(len(prods))) or "        pass"
-    loads_col = "\n".join(f"            a{k} = A[{k}, i]" for k in range(len(prods))) or "            pass"
-    dw = _sum_code(rule.dw, 0)
-    if rule.de:
-        e_up = f"            E[i, j] = e + ({_sum_code(rule.de, nw)})"
-    else:
-        e_up = ""
-    clip = "            w2 = min(max(w2, wlo), whi)" if clipped else ""
-    mask = "            if not M[i, j]:\n                continue" if masked else ""
-    mask_col = "            if not M[i, j]:\n                continue" if masked else ""
-    uses_e = any(f.var == "e" for p in prods for f in p.factors) or bool(rule.de)
-    return TEMPLATE.format(
-        zero=f"np.{dtype}(0.0)", e_load="            e = E[i, j]" if uses_e else "",
-        parallel=parallel, row_loads=loads, row_loads_col=loads_col, dw_dense=dw, clip=clip,
-        e_update_dense=e_up, mask_check=mask, mask_check_col=mask_col,
-    )
-
-
 def kernels_for(rule, masked: bool, clipped: bool, parallel: bool = True, dtype: str = "float64"):
-    """(dense, events) compiled for this rule's shape and dtype."""
-    src = generate(rule, masked, clipped, parallel, dtype)
+    """(dense, events, layout) compiled for this rule's shape and dtype."""
+    src = _gen(rule, masked, clipped, parallel, dtype)
     key = hashlib.sha1(src.encode()).hexdigest()[:16]
     if key in _loaded:
         return _loaded[key]
@@ -145,26 +202,53 @@ def kernels_for(rule, masked: bool, clipped: bool, parallel: bool = True, dtype:
     mod = importlib.util.module_from_spec(spec)
     sys.modules[name] = mod
     spec.loader.exec_module(mod)
-    _loaded[key] = (mod.dense, mod.events)
+    _loaded[key] = (mod.dense, mod.events, Layout(rule))
     return _loaded[key]
 
 
-# ------------------------------------------------------------ static helpers
+# ------------------------------------------------------------ generic kernels
 @numba.njit(cache=True, nogil=True)
-def gather_columns(W, cols, out):
-    """out += W[:, cols].sum(axis=1) (binary spikes arriving)."""
-    npost = W.shape[0]
-    for j in cols:
-        for i in range(npost):
-            out[i] += W[i, j]
+def update_traces(T_after, T_before, decay, impulse, a):
+    """before = decay * after_prev;  after = impulse * a + before  (per trace row)."""
+    for k in range(T_after.shape[0]):
+        d = decay[k]
+        imp = impulse[k]
+        for j in range(T_after.shape[1]):
+            b = T_after[k, j] * d
+            T_before[k, j] = b
+            T_after[k, j] = a[j] * imp + b
 
 
-@numba.njit(cache=True, nogil=True, parallel=True)
-def matvec_add(W, x, out):
-    """out += W @ x."""
+@numba.njit(cache=True, nogil=True)
+def lif_step(u, v, I, bias, refrac_left, kdu, kdv, vth, v_reset, R, out):
+    """The IR's LIF: u = u*(1-du) + I; v = v*(1-dv) + u + bias unless
+    refractory; spike if v > vth, then v = v_reset for R more steps."""
+    for i in range(u.shape[0]):
+        u[i] = u[i] * kdu + I[i]
+        if refrac_left[i] > 0:
+            refrac_left[i] -= 1
+        else:
+            v[i] = v[i] * kdv + u[i] + bias[i]
+        if v[i] > vth:
+            v[i] = v_reset
+            out[i] = 1.0
+            refrac_left[i] = R
+        else:
+            out[i] = 0.0
+
+
+@numba.njit(cache=True, nogil=True)
+def forward(W, x, binary, out):
+    """out += W @ x (a column gather when x is binary spikes)."""
     npost, npre = W.shape
-    for i in numba.prange(npost):
-        acc = 0.0
+    if binary:
         for j in range(npre):
-            acc += W[i, j] * x[j]
-        out[i] += acc
+            if x[j] != 0:
+                for i in range(npost):
+                    out[i] += W[i, j]
+    else:
+        for i in range(npost):
+            acc = out[i] * 0
+            for j in range(npre):
+                acc += W[i, j] * x[j]
+            out[i] += acc

@@ -21,7 +21,7 @@ from . import kernels
 from .build import SourceTrain, initial_weights, rng_for
 
 NAME = "reference"
-PRECISIONS = ("float",)
+PRECISIONS = ("float", "fixed")
 
 
 # ---------------------------------------------------------------- populations
@@ -48,9 +48,10 @@ class _SourcePop(_Pop):
 class _LIFPop(_Pop):
     def __init__(self, name, spec, n, dtype):
         super().__init__(name, spec, n, dtype)
-        self.du = dtype.type(spec.du)
-        self.dv = dtype.type(spec.dv)
-        self.vth = spec.vth
+        one = dtype.type(1)
+        self.kdu = one - dtype.type(spec.du)
+        self.kdv = one - dtype.type(spec.dv)
+        self.vth = dtype.type(spec.vth)
         self.bias = np.broadcast_to(np.asarray(spec.bias, dtype), (n,)).copy()
         self.v[:] = np.broadcast_to(np.asarray(spec.v_init, dtype), (n,))
         self.refrac_left = np.zeros(n, np.int64)
@@ -59,21 +60,9 @@ class _LIFPop(_Pop):
         self.out = np.zeros(n, dtype)
 
     def step(self, t):
-        self.u *= (1 - self.du)
-        self.u += self.input
-        if self.R:
-            active = self.refrac_left == 0
-            self.refrac_left[~active] -= 1
-            self.v[active] = self.v[active] * (1 - self.dv) + self.u[active] + self.bias[active]
-        else:
-            self.v *= (1 - self.dv)
-            self.v += self.u
-            self.v += self.bias
-        spk = self.v > self.vth
-        self.v[spk] = self.v_reset
-        if self.R:
-            self.refrac_left[spk] = self.R
-        return spk.astype(self.dtype)
+        kernels.lif_step(self.u, self.v, self.input, self.bias, self.refrac_left, self.kdu, self.kdv,
+                         self.vth, self.v_reset, self.R, self.out)
+        return self.out
 
 
 class _RatePop(_Pop):
@@ -109,90 +98,73 @@ class _Proj:
         self.rule = spec.rule.expand() if spec.rule is not None else None
         self.lo, self.hi = spec.effective_bounds()
         self.E = None
-        if self.rule is not None:
-            r = self.rule
-            self.E = np.zeros_like(W) if r.de else W
-            self.has_u = any(p.dep == "u" for p in r.products())
-            self.traces = {}
-            for k, tr in r.traces.items():
-                n = pre.n if k in PRE_TRACES else post.n
-                self.traces[k] = [np.zeros(n, dtype), np.zeros(n, dtype), dtype.type(tr.decay), dtype.type(tr.impulse)]
-            clipped = np.isfinite(self.lo) or np.isfinite(self.hi)
-            self.dense_k, self.events_k = kernels.kernels_for(r, mask is not None, clipped, parallel, dtype.name)
-            nprod = len(r.products())
-            self.A = np.zeros((nprod, post.n), dtype)
-            self.B = np.zeros((nprod, pre.n), dtype)
-            self.M = mask if mask is not None else np.ones((1, 1), bool)
-            self.funcs = r.functions
-            self.needs_v = any(f.var == "v" for p in r.products() for f in p.factors)
+        if self.rule is None:
+            return
+        r = self.rule
+        self.E = np.zeros_like(W) if r.de else W
+        self.has_u = any(p.dep == "u" for p in r.products())
+        clipped = bool(np.isfinite(self.lo) or np.isfinite(self.hi))
+        self.dense_k, self.events_k, L = kernels.kernels_for(r, mask is not None, clipped, parallel, dtype.name)
+        self.layout = L
 
-    # traces: before = decay * previous; after = before + impulse * activity
-    def update_traces(self, x_arr, y):
-        for k, tr in self.traces.items():
-            before, after, decay, imp = tr
-            np.multiply(after, decay, out=before)
-            a = x_arr if k in PRE_TRACES else y
-            np.multiply(a, imp, out=after)
-            after += before
+        def trace_arrays(names, n):
+            specs = [r.traces[k] for k in names]
+            return (np.zeros((len(names), n), dtype), np.zeros((len(names), n), dtype),
+                    np.array([t.decay for t in specs], dtype), np.array([t.impulse for t in specs], dtype))
 
-    def _value(self, f, before: bool, r, v):
-        if f.var in self.traces:
-            val = self.traces[f.var][0 if before else 1]
-        elif f.var == "r":
-            val = r
-        elif f.var == "v":
+        self.XTa, self.XTb, self.xdec, self.ximp = trace_arrays(L.pre_traces, pre.n)
+        self.YTa, self.YTb, self.ydec, self.yimp = trace_arrays(L.post_traces, post.n)
+        self.PV = np.zeros((max(1, len(L.pv)), post.n), dtype)
+        self.QV = np.zeros((max(1, len(L.qv)), pre.n), dtype)
+        nprod = len(r.products())
+        self.A = np.zeros((nprod, post.n), dtype)
+        self.B = np.zeros((nprod, pre.n), dtype)
+        self.M = mask if mask is not None else np.ones((1, 1), bool)
+        self.lo_d, self.hi_d = dtype.type(self.lo), dtype.type(self.hi)
+
+    def trace(self, name):
+        """A trace after this step's impulse (for probes)."""
+        L = self.layout
+        if name in L.pre_traces:
+            return self.XTa[L.pre_traces.index(name)]
+        return self.YTa[L.post_traces.index(name)]
+
+    def _values(self, key, r, v):
+        kind, var, fn, before = key
+        if kind == "r":
+            return r
+        if kind == "v":
+            return v
+        L = self.layout
+        if var in L.pre_traces:
+            val = (self.XTb if before else self.XTa)[L.pre_traces.index(var)]
+        elif var in L.post_traces:
+            val = (self.YTb if before else self.YTa)[L.post_traces.index(var)]
+        elif var == "r":
+            val = np.broadcast_to(np.asarray(r, self.dtype), (self.post.n,))
+        else:
             val = v
-        else:  # pragma: no cover
-            raise AssertionError(f.var)
-        if f.fn:
-            val = nonlinearities.evaluate(self.funcs[f.fn], np.asarray(val, self.dtype))
-        elif f.offset:
-            val = val + f.offset
-        return val
+        return nonlinearities.evaluate(self.rule.functions[fn], np.asarray(val, self.dtype))
 
     def learn(self, x_arr, y, r, v, xnext, xnext_spiking, out):
-        """Apply the rule for this step; add W(t+1) @ xnext to ``out``."""
-        rule = self.rule
-        excl = rule.timing == "exclusive"
-        x_any = bool(x_arr.any())
-        y_any = bool(y.any())
-        for k, p in enumerate(rule.products()):
-            before = excl and p.dep != "u"
-            a = self.A[k]
-            b = self.B[k]
-            if (p.dep == "x0" and not x_any) or (p.dep == "y0" and not y_any):
-                a[:] = 0
-                continue
-            a[:] = p.coeff
-            b[:] = 1
-            for f in p.factors:
-                if f.level == "post":
-                    a *= self._value(f, before, r, v)
-                elif f.level == "pre":
-                    b *= self._value(f, before, r, v)
-            if p.dep == "y0":
-                a *= y
-            elif p.dep == "x0":
-                b *= x_arr
-        W, E = self.W, self.E
-        lo, hi = self.dtype.type(self.lo), self.dtype.type(self.hi)
+        """Traces, the rule for this step, and out += W(t+1) @ xnext."""
+        kernels.update_traces(self.XTa, self.XTb, self.xdec, self.ximp, x_arr)
+        kernels.update_traces(self.YTa, self.YTb, self.ydec, self.yimp, y)
+        L = self.layout
+        for row, key in enumerate(L.pv):
+            self.PV[row] = self._values(key, r, v)
+        for row, key in enumerate(L.qv):
+            self.QV[row] = self._values(key, r, v)
+        args = (self.W, self.E, self.M, x_arr, y, self.XTa, self.XTb, self.YTa, self.YTb, self.PV, self.QV,
+                self.A, self.B, self.lo_d, self.hi_d, xnext, out)
         if self.has_u:
-            self.dense_k(W, E, self.M, self.A, self.B, xnext, lo, hi, out)
-            return
-        if x_any or y_any:
-            rows = np.flatnonzero(y)
-            cols = np.flatnonzero(x_arr)
-            self.events_k(W, E, self.M, self.A, self.B, rows, cols, None, lo, hi)
-        forward(W, xnext, xnext_spiking, out)
+            self.dense_k(*args)
+        else:
+            self.events_k(*args, xnext_spiking)
 
 
 def forward(W, x, spiking, out):
-    if spiking:
-        cols = np.flatnonzero(x)
-        if cols.size:
-            kernels.gather_columns(W, cols, out)
-    elif x.any():
-        kernels.matvec_add(W, x, out)
+    kernels.forward(W, x, spiking, out)
 
 
 # ---------------------------------------------------------------- modulators
@@ -237,6 +209,10 @@ def run(network, precision="float", seed=None, steps=None, progress=None, parall
     if precision not in PRECISIONS:
         raise UnsupportedFeature(
             f"reference backend: precision {precision!r} is not available; known: {', '.join(PRECISIONS)}")
+    if precision == "fixed":
+        from .fixed import run_fixed
+
+        return run_fixed(network, seed=seed, steps=steps, progress=progress, parallel=parallel)
     validate(network)
     rs = network.run
     seed = rs.seed if seed is None else int(seed)
@@ -268,60 +244,58 @@ def run(network, precision="float", seed=None, steps=None, progress=None, parall
         projs[name] = _Proj(name, spec, W, mask, pops[spec.pre], pops[spec.post], dtype, parallel)
     mods = {name: _Mod(name, spec, steps, dtype, pops) for name, spec in network.modulators.items()}
 
-    # history of outputs for delays: hist[pop][k] = output of step t-k (k=0 current)
+    # ring buffer of outputs per population: buf[name][s % depth] = output of step s
+    # (slots not yet written are zero, so nothing arrives before the start)
     depth = {name: 2 for name in pops}
     for p in projs.values():
         depth[p.spec.pre] = max(depth[p.spec.pre], p.delay + 2)
-    hist = {name: [np.zeros(pops[name].n, dtype) for _ in range(depth[name])] for name in pops}
+    buf = {name: np.zeros((depth[name], pops[name].n), dtype) for name in pops}
 
     record_spikes = {name: np.zeros((steps, p.n), bool) for name, p in pops.items() if p.spiking}
-    probes = {}
-    for pname, pb in network.probes.items():
-        probes[pname] = (pb, [], [])
-
-    def arriving(pop, delay, lag):
-        """Output of step t - lag - delay as it arrives (zeros before the start)."""
-        return hist[pop][lag + delay]
+    probes = [(pname, pb, [], []) for pname, pb in network.probes.items()]
+    pop_list = [(name, p, buf[name], depth[name], record_spikes.get(name)) for name, p in pops.items()]
+    mod_list = list(mods.items())
+    proj_list = [(pr, buf[pr.spec.pre], depth[pr.spec.pre], pr.delay, pops[pr.spec.post], pr.rule is not None,
+                  pr.rule.modulator if pr.rule is not None else None) for pr in projs.values()]
 
     show = sys.stderr.isatty() if progress is None else progress
     bar = tqdm(total=steps, disable=not show, desc=network.name or "run", unit="step", mininterval=0.5)
-    prev_out = {name: hist[name][0] for name in pops}
     # inputs for step 0 are zero (nothing has been emitted before it)
     next_input = {name: np.zeros(p.n, dtype) for name, p in pops.items()}
+    prev_out = {name: buf[name][-1] for name in pops}  # zeros: "step -1"
+    outs = {}
+    r_now = {}
     for t in range(steps):
         # 1-2: populations read their inputs and emit
-        for name, p in pops.items():
+        for name, p, b, d, rec in pop_list:
             p.input, next_input[name] = next_input[name], p.input
             next_input[name][:] = 0
-        outs = {}
-        for name, p in pops.items():
-            outs[name] = p.step(t)
-        for name in pops:
-            h = hist[name]
-            h.insert(0, h.pop())
-            h[0][:] = outs[name]
-            if name in record_spikes:
-                record_spikes[name][t] = outs[name] != 0
-        r_now = {name: m.step(t, prev_out) for name, m in mods.items()}
+            o = p.step(t)
+            slot = b[t % d]
+            slot[:] = o
+            outs[name] = slot
+            if rec is not None:
+                np.not_equal(slot, 0, out=rec[t])
+        for name, m in mod_list:
+            r_now[name] = m.step(t, prev_out)
         # 3: learning, and the input of step t+1 (W(t+1) @ a_pre[t - delay])
-        for name, pr in projs.items():
-            x_next = arriving(pr.spec.pre, pr.delay, 0)
-            target = next_input[pr.spec.post]
-            if pr.rule is None:
-                forward(pr.W, x_next, pr.pre.spiking, target)
+        for pr, b, d, delay, post, plastic, modname in proj_list:
+            x_next = b[(t - delay) % d]
+            target = next_input[post.name]
+            if not plastic:
+                kernels.forward(pr.W, x_next, pr.pre.spiking, target)
                 continue
-            x_arr = arriving(pr.spec.pre, pr.delay, 1)
-            y = outs[pr.spec.post]
-            pr.update_traces(x_arr, y)
-            r = r_now[pr.rule.modulator] if pr.rule.modulator else None
-            pr.learn(x_arr, y, r, pr.post.v, x_next, pr.pre.spiking, target)
-        prev_out = {name: hist[name][0] for name in pops}
+            x_arr = b[(t - 1 - delay) % d]
+            r = r_now[modname] if modname else None
+            pr.learn(x_arr, outs[post.name], r, post.v, x_next, pr.pre.spiking, target)
+        prev_out = outs
+        outs = {}
         # 4: probes
-        for pname, (pb, times, data) in probes.items():
+        for pname, pb, times, data in probes:
             if t % pb.every:
                 continue
             times.append(t)
-            data.append(_probe_value(pb, pops, projs, mods, outs).copy())
+            data.append(_probe_value(pb, pops, projs, mods, prev_out).copy())
         if show and (t % 100 == 99 or t == steps - 1):
             bar.update(t + 1 - bar.n)
     bar.close()
@@ -330,7 +304,7 @@ def run(network, precision="float", seed=None, steps=None, progress=None, parall
     res.spikes = record_spikes
     res.weights = {name: p.W.copy() for name, p in projs.items()}
     res.initial_weights = init_w
-    for pname, (pb, times, data) in probes.items():
+    for pname, pb, times, data in probes:
         res.probes[pname] = ProbeData(pb.target, pb.var, np.asarray(times, np.int64),
                                       np.asarray(data) if data else np.zeros((0,)))
     res.wall_time = time.perf_counter() - t_start
@@ -349,6 +323,6 @@ def _probe_value(pb, pops, projs, mods, outs):
             return pr.W
         if pb.var == "e":
             return pr.E
-        return pr.traces[pb.var][1]
+        return pr.trace(pb.var)
     m = mods[pb.target]
     return np.asarray(m.r)
