@@ -90,6 +90,22 @@ def cmd_docs(args):
     return 0
 
 
+def cmd_export_nir(args):
+    from .nir import export_file
+
+    out = args.output or str(Path(args.file).with_suffix(".nir"))
+    print(export_file(args.file, out, method=args.method, time_unit=args.time_unit))
+    return 0
+
+
+def cmd_import_nir(args):
+    from .nir import import_file
+
+    out = args.output or str(Path(args.file).with_suffix(".yaml"))
+    print(import_file(args.file, out, dt=args.dt, method=args.method, time_unit=args.time_unit))
+    return 0
+
+
 def cmd_demo(args):
     from . import plotting
     from .api import run
@@ -145,6 +161,20 @@ def build_parser():
     dc = sub.add_parser("docs", help="regenerate docs/ir.md, docs/rules.md and the JSON Schema from the code")
     dc.add_argument("--dir", default="docs")
     dc.set_defaults(func=cmd_docs)
+    en = sub.add_parser("export-nir", help="write a network document as a NIR graph (plasticity in metadata)")
+    en.add_argument("file")
+    en.add_argument("-o", "--output", help="the .nir file (default: FILE with .nir)")
+    en.add_argument("--method", choices=["exact", "euler"], default="exact",
+                    help="how decays map to time constants (default exact: du = 1 - exp(-dt/tau))")
+    en.add_argument("--time-unit", choices=["s", "ms"], default="s")
+    en.set_defaults(func=cmd_export_nir)
+    im = sub.add_parser("import-nir", help="read a NIR graph into a network document")
+    im.add_argument("file")
+    im.add_argument("-o", "--output", help="the .yaml file (default: FILE with .yaml)")
+    im.add_argument("--dt", type=float, help="step in ms (default: from neurohebb metadata, else 1.0)")
+    im.add_argument("--method", choices=["exact", "euler"])
+    im.add_argument("--time-unit", choices=["s", "ms"])
+    im.set_defaults(func=cmd_import_nir)
     d = sub.add_parser("demo", help="the main job: run the shipped examples, print metrics, write plots")
     d.add_argument("--out", default="out")
     d.set_defaults(func=cmd_demo)
