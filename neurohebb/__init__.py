@@ -2,11 +2,24 @@
 reference simulator, Nengo and Lava/Loihi; compare the results."""
 from . import backends, ir, rules
 from .api import load, run
+from .compare import ComparisonResult, compare
+from .compiler import compile_network as compile  # noqa: A001 (neurohebb.compile, as in the design)
 from .builder import Builder
-from .errors import BackendUnavailable, NetworkError, NeurohebbError, UnsupportedFeature
+from .errors import (BackendUnavailable, CapacityExceeded, CompileError, HardwareConfigError, NetworkError,
+                     NeurohebbError, NotExpressible, UnsupportedFeature)
 from .ir import Network, save
 from .result import Result
 
 __version__ = "0.1.0"
-__all__ = ["load", "save", "run", "Builder", "Network", "Result", "ir", "rules", "backends",
-           "NeurohebbError", "NetworkError", "BackendUnavailable", "UnsupportedFeature"]
+__all__ = ["load", "save", "run", "compile", "compare", "ComparisonResult", "Builder", "Network", "Result", "ir",
+           "rules", "backends", "NeurohebbError", "NetworkError", "BackendUnavailable", "UnsupportedFeature",
+           "CompileError", "NotExpressible", "CapacityExceeded", "HardwareConfigError"]
+
+
+def __getattr__(name):
+    # ``neurohebb.nir`` is imported on first use (it loads the nir package and h5py).
+    if name == "nir":
+        import importlib
+
+        return importlib.import_module(".nir", __name__)
+    raise AttributeError(f"module 'neurohebb' has no attribute {name!r}")

@@ -40,3 +40,33 @@ class UnsupportedFeature(NeurohebbError):
 def known(values) -> str:
     vals = sorted(values)
     return ", ".join(vals) if vals else "(none)"
+
+
+class HardwareConfigError(NeurohebbError):
+    """A hardware config (``hardware_configs/*.yaml``) is missing or invalid."""
+
+
+class CompileError(UnsupportedFeature):
+    """A network cannot be compiled for a target.  ``problems`` is a list of
+    ``(path, message)`` pairs (``path`` as in :class:`NetworkError`)."""
+
+    kind = "cannot compile"
+
+    def __init__(self, problems, target: str = ""):
+        self.problems = [(str(p), str(m)) for p, m in problems]
+        self.target = target
+        head = f"{self.kind} for {target}" if target else self.kind
+        lines = [f"{p}: {m}" if p else m for p, m in self.problems]
+        super().__init__(head + ":\n  " + "\n  ".join(lines) if len(lines) > 1 else f"{head}: {lines[0]}")
+
+
+class NotExpressible(CompileError):
+    """A rule term, parameter or population the target's arithmetic cannot express."""
+
+    kind = "not expressible"
+
+
+class CapacityExceeded(CompileError):
+    """The network does not fit on the target (cores, compartments, axons, synapse memory)."""
+
+    kind = "does not fit"

@@ -1,0 +1,456 @@
+"""Reference fixed-point mode: executes a compiled integer program with the
+arithmetic of Lava 0.10's bit-approximate Loihi-2 models.
+
+``run_fixed(network, hardware="loihi2")`` compiles the network
+(:func:`neurohebb.compile`) and runs the program; ``run_program(program)``
+runs an existing one.  The order of a step is the IR's (``neurohebb.ir.schema``)
+and every plastic projection, in step 3, does what Lava's
+``LearningConnectionModelBitApproximate`` does in one learning epoch
+(``t_epoch = 1``):
+
+1. traces: ``z <- floor(d z) + [rand_decay < frac(d z)]`` with ``d = exp(-1/tau)``
+   (one random number per step for all pre traces, another for all post
+   traces), then for a spike ``z <- min(127, z + I_int + [rand_int < I_frac])``;
+   a pre trace counts the spike that *arrives* at the synapse this step (the
+   IR's latency), a post trace the post spike of this step.  The third factor
+   ``r`` is written into its post-trace slot as ``clip(rint(r q), -128, 127)``.
+2. every product reads the traces after this step's impulses (inclusive; the
+   compiler has already rewritten exclusive timing), w and e before the update:
+   ``p = ((D * prod clip(F) * m) >> shift) << (exp + 7)``, saturated, summed
+   into ``acc = w << 7`` (saturating), then ``w = floor(acc / 128) +
+   [rand < frac]`` (one random per step for every synapse), clipped to the
+   weight range; e likewise.
+3. the input of the next step is ``(sum of the new integer weights of the
+   arriving spikes) << weight_exp`` (``>>`` floors) and the LIF integrates it
+   in fixed point (``PyLifModelBitAcc``).
+
+Random streams: a projection's trace streams are Lava's ``TraceRandom`` with
+seeds ``s, s+1`` (pre) and ``s+2, s+3`` (post), its weight-rounding stream a
+``ConnVarRandom`` with seed ``s_round``, both derived from the run seed and
+the projection's name, advanced as Lava advances them (twice per step for
+traces, once for rounding), so a run with Lava's seeds reproduces Lava.
+"""
+from __future__ import annotations
+
+import sys
+import time
+
+import numpy as np
+from tqdm import tqdm
+
+from ...errors import UnsupportedFeature
+from ...ir import schema as S
+from ...ir.validate import size
+from ...result import ProbeData, Result
+from . import fixed_kernels as fk
+from .build import SourceTrain, initial_weights, rng_for
+from .simulator import NAME, _Mod
+
+PRE_ROWS = {"x1": 0, "x2": 1}
+POST_ROWS = {"y1": 0, "y2": 1, "y3": 2}
+
+
+# ----------------------------------------------------------------- random streams
+class LavaStreams:
+    """Lava's per-connection random numbers, pre-drawn in blocks.  ``trace(k)``
+    gives the (pre decay, pre impulse, post decay, post impulse) randoms of
+    learning epoch ``k`` (Lava's ``time_step``, 1-based; Lava advances these
+    streams twice per step), ``rounding(k)`` the weight-rounding one (advanced
+    once per epoch).  ``block(k)`` returns arrays and indices valid for epochs
+    ``k .. k + CHUNK - 1`` for compiled code."""
+
+    CHUNK = 4096
+
+    def __init__(self, trace_seed: int, round_seed: int, impulse_bits: int = 7):
+        self.gens = [np.random.default_rng(trace_seed + d) for d in range(4)]
+        self.rgen = np.random.default_rng(round_seed)
+        self.bits = impulse_bits
+        self.TR = np.zeros((4, 0))
+        self.RR = np.zeros(0)
+        self.k0 = 1  # first epoch held
+        self.t_drawn = 0  # trace draws consumed so far (per stream)
+        self.r_drawn = 0
+        self._extend(1)
+
+    def _draw(self, n_tr, n_r):
+        tr = np.empty((4, n_tr))
+        tr[0] = self.gens[0].random(n_tr)
+        tr[1] = self.gens[1].integers(0, 2**self.bits, size=n_tr)
+        tr[2] = self.gens[2].random(n_tr)
+        tr[3] = self.gens[3].integers(0, 2**self.bits, size=n_tr)
+        return tr, self.rgen.random(n_r)
+
+    def _extend(self, k):
+        """Hold epochs k .. k + CHUNK - 1: trace draw index 2 k, rounding index k."""
+        need_tr = 2 * (k + self.CHUNK) + 1
+        need_r = k + self.CHUNK + 1
+        tr, rr = self._draw(need_tr - self.t_drawn, need_r - self.r_drawn)
+        keep_tr = self.TR[:, max(0, 2 * k - (self.t_drawn - self.TR.shape[1])):] if self.TR.shape[1] else self.TR
+        keep_r = self.RR[max(0, k - (self.r_drawn - self.RR.shape[0])):] if self.RR.shape[0] else self.RR
+        self.TR = np.ascontiguousarray(np.concatenate([keep_tr, tr], axis=1))
+        self.RR = np.concatenate([keep_r, rr])
+        self.t_drawn, self.r_drawn = need_tr, need_r
+        self.t_base = self.t_drawn - self.TR.shape[1]  # draw index of TR[:, 0]
+        self.r_base = self.r_drawn - self.RR.shape[0]
+        self.k_end = k + self.CHUNK
+
+    def block(self, k):
+        if k >= self.k_end or 2 * k < self.t_base:
+            if 2 * k < self.t_base:
+                raise ValueError("epochs must not go backwards")
+            self._extend(k)
+        return self.TR, self.RR, 2 * k - self.t_base, k - self.r_base
+
+    def trace(self, k):
+        TR, _, it, _ = self.block(k)
+        return TR[0, it], int(TR[1, it]), TR[2, it], int(TR[3, it])
+
+    def rounding(self, k):
+        _, RR, _, ir = self.block(k)
+        return RR[ir]
+
+
+def derived_seeds(seed: int, name: str) -> tuple[int, int]:
+    """(trace seed, rounding seed) of a projection for a run seed."""
+    g = rng_for(seed, f"fixed:{name}")
+    return int(g.integers(0, 2**31 - 8)), int(g.integers(0, 2**31 - 8))
+
+
+# ----------------------------------------------------------------- plastic synapses
+SIGN = {"mixed": 0, "excitatory": 1, "inhibitory": 2}
+
+
+class FixedSynapses:
+    """The learning engine of one projection (integer state and one step).
+
+    Usable on its own (tests drive it with prescribed spike trains):
+    ``step(k, x_spikes, y_spikes, r)`` applies learning epoch ``k``."""
+
+    def __init__(self, pp, hw, W, mask, npre, npost, trace_seed, round_seed, parallel=True):
+        lr, tc = hw.learning, hw.traces
+        self.pp, self.hw = pp, hw
+        self.W = np.ascontiguousarray(W, dtype=np.int32)
+        self.M = mask if mask is not None else np.ones((1, 1), bool)
+        self.masked = mask is not None
+        self.npre, self.npost = npre, npost
+        self.has_e = bool(pp.de)
+        self.E = np.zeros_like(self.W) if self.has_e else np.zeros((1, 1), np.int32)
+        prods = pp.products
+        self.prods = prods
+        self.has_u = any(p.dep == "u" for p in prods)
+        # traces: rows of X (pre) and Y (post) in the rule's own order
+        self.xnames = [t for t in pp.traces if t in PRE_ROWS]
+        self.ynames = [t for t in pp.traces if t in POST_ROWS]
+        self.X = np.zeros((max(1, len(self.xnames)), npre), np.int64)
+        self.Y = np.zeros((max(1, len(self.ynames)), npost), np.int64)
+        self.slot = pp.third_factor.slot if pp.third_factor is not None else None
+        self.R = np.zeros(npost, np.int64)
+
+        def arr(names, attr, dtype):
+            vals = [getattr(pp.traces[t], attr) for t in names] or [0]
+            return np.asarray(vals, dtype)
+
+        self.xdec = arr(self.xnames, "decay", np.float64)
+        self.ydec = arr(self.ynames, "decay", np.float64)
+        self.ximp = arr(self.xnames, "impulse_int", np.int64)
+        self.yimp = arr(self.ynames, "impulse_int", np.int64)
+        self.xfr = arr(self.xnames, "impulse_frac", np.int64)
+        self.yfr = arr(self.ynames, "impulse_frac", np.int64)
+        self.xsat = np.zeros(len(self.X), np.int64)
+        self.ysat = np.zeros(len(self.Y), np.int64)
+        self.zmax = tc.max
+        n = len(prods)
+        self.A = np.zeros((max(1, n), npost), np.int64)
+        self.B = np.zeros((max(1, n), npre), np.int64)
+        wm = pp.weights
+        tag = pp.tag
+        wfac = -(2 ** lr.factor_widths["w"]), 2 ** lr.factor_widths["w"] - 1
+        efac = -(2 ** lr.factor_widths["e"]), 2 ** lr.factor_widths["e"] - 1
+        params = dict(wlo=wm.lo, whi=wm.hi, elo=tag.lo if tag else 0, ehi=tag.hi if tag else 0, sign=SIGN[wm.sign_mode],
+                      alo=lr.accumulator_limit[0], ahi=lr.accumulator_limit[1], fb=lr.weight_fraction_bits,
+                      wf=wfac, ef=efac)
+        self.cnt = np.zeros((npost, 3), np.int64)
+        self.T = np.zeros((npost, max(1, n)), np.int64)  # truncation residues per product
+        self.K, self.Pv = fk.params_of(prods, params)
+        self.dense_k, self.events_k, self.step_k, self.build_k = fk.kernels_for(prods, self.has_e, self.masked,
+                                                                                params["sign"], parallel)
+        self.tmp = np.zeros(npost, np.int64)
+        self.streams = LavaStreams(trace_seed, round_seed, tc.impulse_random_bits)
+        # per product factor f: constant FC, clip range FL..FH, row FS of its trace (-1: the r slot)
+        nf = max([len(p.factors) for p in prods] + [1])
+        self.FC = np.zeros((max(1, n), nf), np.int64)
+        self.FL = np.zeros((max(1, n), nf), np.int64)
+        self.FH = np.zeros((max(1, n), nf), np.int64)
+        self.FS = np.zeros((max(1, n), nf), np.int64)
+        for k, p in enumerate(prods):
+            for m_, f in enumerate(p.factors):
+                self.FC[k, m_] = f.const
+                self.FL[k, m_], self.FH[k, m_] = f.clip
+                if f.var == self.slot:
+                    self.FS[k, m_] = -1
+                elif f.var in self.xnames:
+                    self.FS[k, m_] = self.xnames.index(f.var)
+                elif f.var in self.ynames:
+                    self.FS[k, m_] = self.ynames.index(f.var)
+
+    def step(self, k, x, y, r=None, xnext=None, out=None):
+        """Learning epoch ``k`` (1-based) with arriving pre spikes ``x`` and
+        post spikes ``y`` (int64 0/1 arrays), third factor ``r`` (float).
+        When ``xnext``/``out`` are given, adds the integer synaptic input of the
+        next step (sum of new weights of ``xnext``) to ``out`` (dense rules only;
+        returns True when it did)."""
+        rxd, rxi, ryd, ryi = self.streams.trace(k)
+        fk.trace_step(self.X, self.xdec, self.ximp, self.xfr, x, rxd, rxi, self.zmax, self.xsat)
+        fk.trace_step(self.Y, self.ydec, self.yimp, self.yfr, y, ryd, ryi, self.zmax, self.ysat)
+        if self.slot is not None:
+            tf = self.pp.third_factor
+            rv = np.rint(np.asarray(r, np.float64) * tf.scale)
+            self.R[:] = np.clip(rv, tf.lo, tf.hi).astype(np.int64)
+        x_any = bool(x.any())
+        y_any = bool(y.any())
+        if not self.has_u and not x_any and not y_any:
+            return False
+        self.build_k(self.A, self.B, self.FC, self.FL, self.FH, self.FS, self.X, self.Y, self.R, x, y)
+        rnd = self.streams.rounding(k)
+        if self.has_u:
+            if out is not None:
+                self.dense_k(self.W, self.E, self.M, self.A, self.B, self.K, self.Pv, rnd, self.cnt, self.T, xnext, out)
+                return True
+            self.dense_k(self.W, self.E, self.M, self.A, self.B, self.K, self.Pv, rnd, self.cnt, self.T,
+                         np.zeros(self.npre, np.int64), np.zeros(self.npost, np.int64))
+            return False
+        self.events_k(self.W, self.E, self.M, self.A, self.B, self.K, self.Pv, rnd, self.cnt, self.T, x, y)
+        return False
+
+    def fused(self, k, x, y, r, xnext, out, wexp):
+        """``step`` and the next step's input in one compiled call: out += (sum of
+        the new weights of ``xnext``) shifted by ``wexp``."""
+        TR, RR, it, ir = self.streams.block(k)
+        if self.slot is not None:
+            tf = self.pp.third_factor
+            self.R[:] = np.clip(np.rint(np.asarray(r, np.float64) * tf.scale), tf.lo, tf.hi)
+        self.step_k(self.W, self.E, self.M, self.A, self.B, self.K, self.Pv, self.cnt, self.T, self.X, self.Y, self.R,
+                    self.xdec, self.ximp, self.xfr, self.ydec, self.yimp, self.yfr, self.xsat, self.ysat, self.zmax,
+                    self.FC, self.FL, self.FH, self.FS, x, y, xnext, out, self.tmp, TR, RR, it, ir, wexp)
+
+    def saturation(self) -> dict:
+        wm = self.pp.weights
+        W = self.W if not self.masked else self.W[self.M]
+        d = {
+            "trace_saturations": {**{t: int(self.xsat[i]) for i, t in enumerate(self.xnames)},
+                                  **{t: int(self.ysat[i]) for i, t in enumerate(self.ynames)}},
+            "weight_clips": int(self.cnt[:, 0].sum()),
+            "accumulator_saturations": int(self.cnt[:, 1].sum()),
+            "weights_at_min": int((W == wm.lo).sum()),
+            "weights_at_max": int((W == wm.hi).sum()),
+        }
+        if self.has_e:
+            d["tag_clips"] = int(self.cnt[:, 2].sum())
+        # the engine's right shift floors each product: the residues it dropped, in weight (tag) LSB
+        nsyn = int(self.M.sum()) if self.masked else self.npre * self.npost
+        trunc_w = trunc_e = 0.0
+        for k, p in enumerate(self.prods):
+            if p.shift:
+                lost = float(self.T[:, k].sum()) * 2.0 ** (p.exp_engine - p.shift)
+                if p.target == "w":
+                    trunc_w -= lost
+                else:
+                    trunc_e -= lost
+        d["truncation_lsb_per_synapse"] = trunc_w / max(nsyn, 1)
+        if self.has_e:
+            d["tag_truncation_lsb_per_synapse"] = trunc_e / max(nsyn, 1)
+        return d
+
+
+# ----------------------------------------------------------------- populations
+class _FxPop:
+    def __init__(self, name, n):
+        self.name, self.n = name, n
+        self.input = np.zeros(n, np.int64)
+        self.counts = np.zeros(2, np.int64)
+
+
+class _FxSource(_FxPop):
+    def __init__(self, name, n, train):
+        super().__init__(name, n)
+        self.train = train
+        self.binary = not isinstance(train.src, S.ArraySource)  # poisson and spike_times emit exactly 0 or 1
+
+    def step(self, t, row):
+        if self.binary:
+            np.copyto(row, self.train.at(t), casting="unsafe")
+        else:
+            row[:] = self.train.at(t) != 0
+
+
+class _FxLIF(_FxPop):
+    def __init__(self, name, n, lm):
+        super().__init__(name, n)
+        self.lm = lm
+        self.u = np.zeros(n, np.int64)
+        self.v = lm.v_init.astype(np.int64).copy()
+        self.bias = lm.bias_eff.astype(np.int64)
+        self.refrac_left = np.zeros(n, np.int64)
+        self.smax = 2 ** (lm.state_bits - 1)
+        self.vth_eff = int(lm.vth) << lm.threshold_shift
+        self.args = (lm.du + lm.du_offset, lm.dv + lm.dv_offset, lm.decay_bits, lm.activation_shift)
+        self.wrap = lm.u_overflow == "wrap"
+
+    def step(self, t, row):
+        lm = self.lm
+        du, dv, db, sh = self.args
+        fk.lif_step(self.u, self.v, self.input, du, dv, db, sh, self.bias, self.vth_eff, lm.v_reset,
+                    self.refrac_left, lm.refractory, self.smax, self.wrap, row, self.counts)
+
+
+# ----------------------------------------------------------------- run
+def run_fixed(network, seed=None, steps=None, progress=None, parallel=True, hardware="loihi2", **options):
+    """Compile ``network`` for ``hardware`` and run it in fixed point."""
+    from ...compiler import compile_network
+
+    program, _ = compile_network(network, backend="reference", hardware=hardware, seed=seed, steps=steps, **options)
+    return run_program(program, seed=seed, steps=steps, progress=progress, parallel=parallel)
+
+
+def run_program(program, seed=None, steps=None, progress=None, parallel=True, seeds=None):
+    """Run a compiled :class:`~neurohebb.compiler.FixedProgram`.  ``seeds``:
+    optional ``{projection: (trace_seed, round_seed)}`` (default: derived from
+    the run seed)."""
+    if getattr(program, "kind", None) != "fixed":
+        raise UnsupportedFeature("run_program needs a fixed-point program (compile for a fixed target)")
+    net, hw = program.network, program.hardware
+    rs = net.run
+    seed = rs.seed if seed is None else int(seed)
+    steps = rs.steps if steps is None else int(steps)
+    t_start = time.perf_counter()
+    pops = {}
+    for name, spec in net.populations.items():
+        n = size(net, name)
+        if spec.type in ("spike_times", "poisson", "array"):
+            train = SourceTrain(spec, n, rs.dt, seed, f"source:{name}", np.float64)
+            train.check_steps(steps, f"populations.{name}")
+            pops[name] = _FxSource(name, n, train)
+        elif spec.prescribed is not None:
+            train = SourceTrain(spec.prescribed, n, rs.dt, seed, f"source:{name}", np.float64)
+            train.check_steps(steps, f"populations.{name}.prescribed")
+            pops[name] = _FxSource(name, n, train)
+        else:
+            pops[name] = _FxLIF(name, n, program.populations[name])
+
+    projs = {}
+    init_w, clipped0 = {}, {}
+    for name, spec in net.projections.items():
+        pp = program.projections[name]
+        Wf, mask = initial_weights(net, name, seed, np.float64)
+        Wi = pp.weights.quantize(Wf)
+        if mask is not None:
+            Wi = np.where(mask, Wi, 0).astype(np.int32)
+        back = pp.weights.dequantize(Wi)
+        clipped0[name] = int(np.sum(np.abs(back - Wf) > pp.weights.max_roundtrip_error * (1 + 1e-9)))
+        init_w[name] = back
+        npre, npost = pops[spec.pre].n, pops[spec.post].n
+        if pp.plastic:
+            ts, rsd = (seeds or {}).get(name) or derived_seeds(seed, name)
+            syn = FixedSynapses(pp, hw, Wi, mask, npre, npost, ts, rsd, parallel)
+        else:
+            syn = None
+        projs[name] = (pp, spec, syn, Wi if syn is None else None)
+    rule_of = {name: net.projections[name].rule for name in net.projections}
+    mods = {name: _Mod(name, spec, steps, np.float64, pops) for name, spec in net.modulators.items()}
+
+    # ring buffers: H[pop][t % depth] is the output of step t (rows of steps < 0 stay 0)
+    depth = {name: 2 for name in pops}
+    for name, spec in net.projections.items():
+        depth[spec.pre] = max(depth[spec.pre], spec.delay + 2)
+    H = {name: np.zeros((depth[name], pops[name].n), np.int64) for name in pops}
+    record = {name: np.zeros((steps, p.n), bool) for name, p in pops.items()}
+    probes = [(pname, pb, [], []) for pname, pb in net.probes.items()]
+    next_input = {name: np.zeros(p.n, np.int64) for name, p in pops.items()}
+    need_prev = any(m.type == "population" for m in net.modulators.values())
+    mod_items = list(mods.items())
+    plan = []
+    for name, (pp, spec, syn, Wst) in projs.items():
+        rr = rule_of[name]
+        plan.append((syn, Wst, H[spec.pre], depth[spec.pre], spec.delay, H[spec.post], depth[spec.post],
+                     spec.post, rr.modulator if rr is not None else None, pp.weights.weight_exp,
+                     np.zeros(pops[spec.post].n, np.int64)))
+    pop_items = [(name, p, H[name], depth[name], record[name]) for name, p in pops.items()]
+    show = sys.stderr.isatty() if progress is None else progress
+    bar = tqdm(total=steps, disable=not show, desc=(net.name or "run") + " (fixed)", unit="step", mininterval=0.5)
+    r_now = {}
+    for t in range(steps):
+        for name, p, h, d, rec in pop_items:
+            p.input, next_input[name] = next_input[name], p.input
+            next_input[name][:] = 0
+        for name, p, h, d, rec in pop_items:
+            row = h[t % d]
+            p.step(t, row)
+            rec[t] = row
+        if mod_items:
+            prev = {name: H[name][(t - 1) % depth[name]] for name in pops} if need_prev else None
+            for mname, m in mod_items:
+                r_now[mname] = m.step(t, prev)
+        for syn, Wst, hpre, dpre, delay, hpost, dpost, post, mod, wexp, tmp in plan:
+            xnext = hpre[(t - delay) % dpre]
+            target = next_input[post]
+            if syn is None:
+                fk.static_forward(Wst, xnext, target, tmp, wexp)
+            else:
+                x = hpre[(t - delay - 1) % dpre]
+                syn.fused(t + 1, x, hpost[t % dpost], r_now.get(mod) if mod else None, xnext, target, wexp)
+        for pname, pb, times, data in probes:
+            if t % pb.every:
+                continue
+            times.append(t)
+            data.append(_probe(pb, pops, projs, mods, H, depth, t, program).copy())
+        if show and (t % 100 == 99 or t == steps - 1):
+            bar.update(t + 1 - bar.n)
+    bar.close()
+
+    res = Result(net.name, NAME, "fixed", seed, steps, rs.dt)
+    res.spikes = {name: record[name] for name, p in pops.items()}
+    res.weights = {}
+    sat, ints = {}, {}
+    for name, (pp, spec, syn, Wst) in projs.items():
+        Wi = syn.W if syn is not None else Wst
+        res.weights[name] = pp.weights.dequantize(Wi)
+        ints[name] = Wi.copy()
+        if syn is not None:
+            sat[name] = syn.saturation()
+            sat[name]["initial_weights_clipped"] = clipped0[name]
+    res.initial_weights = init_w
+    for pname, pb, times, data in probes:
+        res.probes[pname] = ProbeData(pb.target, pb.var, np.asarray(times, np.int64),
+                                      np.asarray(data) if data else np.zeros((0,)))
+    res.report = {
+        "hardware": hw.name,
+        "compile": program.report,
+        "saturation": sat,
+        "neurons": {name: {"u_wraps": int(p.counts[0]), "v_saturations": int(p.counts[1])}
+                    for name, p in pops.items() if isinstance(p, _FxLIF)},
+        "lsb": {name: pp.weights.scale for name, (pp, *_rest) in projs.items()},
+        "integer_weights": ints,
+    }
+    res.wall_time = time.perf_counter() - t_start
+    return res
+
+
+def _probe(pb, pops, projs, mods, H, depth, t, program):
+    if pb.target in pops:
+        p = pops[pb.target]
+        if pb.var in ("spikes", "output"):
+            return H[pb.target][t % depth[pb.target]].astype(float)
+        lm = program.populations.get(pb.target)
+        if pb.var == "input":
+            return p.input / lm.K if lm is not None else p.input.astype(float)
+        return getattr(p, pb.var) / lm.v_scale
+    if pb.target in projs:
+        pp, spec, syn, Wst = projs[pb.target]
+        if pb.var == "weights":
+            return pp.weights.dequantize(syn.W if syn is not None else Wst)
+        if pb.var == "e":
+            return syn.E * pp.tag.scale
+        if pb.var in syn.xnames:
+            return syn.X[syn.xnames.index(pb.var)] / pp.traces[pb.var].scale
+        return syn.Y[syn.ynames.index(pb.var)] / pp.traces[pb.var].scale
+    return np.asarray(mods[pb.target].r, float)
