@@ -47,3 +47,20 @@ def _reference():
 
 
 register("reference", lambda: None, _reference)
+
+
+def _nengo_available():
+    try:
+        import nengo  # noqa: F401
+    except Exception as exc:  # ImportError, or a broken install
+        return f"nengo is not installed ({exc}); pip install 'neurohebb[nengo]'"
+    return None
+
+
+def _nengo():
+    from .nengo import simulator
+
+    return simulator
+
+
+register("nengo", _nengo_available, _nengo)
