@@ -90,6 +90,34 @@ def cmd_docs(args):
     return 0
 
 
+def cmd_compile(args):
+    import json
+
+    from .compiler import compile_file
+
+    program, report = compile_file(args.file, hardware=args.hardware, backend=args.backend)
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=1, default=str))
+    else:
+        print(report.format())
+    return 0
+
+
+def cmd_compare(args):
+    from .compare import compare
+
+    runs = [r.strip() for r in args.runs.split(",") if r.strip()]
+    res = compare(args.file, runs=runs, seeds=args.seeds, steps=args.steps, hardware=args.hardware,
+                  progress=None if not args.quiet else False)
+    print(res.table())
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    stem = Path(args.file).stem
+    path = res.plot(out / f"{stem}_compare.png")
+    print(f"\nweights over time per run: {path}")
+    return 0
+
+
 def cmd_export_nir(args):
     from .nir import export_file
 
@@ -134,7 +162,23 @@ def cmd_demo(args):
         rows.append([name, "wall time (s)", f"{res.wall_time:.2f}"])
     print("\nneurohebb demo: shipped examples on the reference backend (float)\n")
     print(_table(rows, ["example", "metric", "value"]))
-    print(f"\nplots and results in {out}/")
+
+    from .compare import compare
+
+    print(f"\nfloat vs Loihi-2 fixed point (reference:float vs reference:fixed, {args.seeds} seeds)\n")
+    for name, ex in EXAMPLES.items():
+        net = load(ex["path"])
+        try:
+            keys = ex.get("compare_metrics", [])
+            metric = {k: (lambda r, _k=k, _net=net, _f=ex["metrics"]: _f(r, _net)[_k]) for k in keys}
+            cmp = compare(net, runs=["reference:float", "reference:fixed"], seeds=args.seeds, metric=metric or None)
+        except NeurohebbError as exc:
+            print(f"{name}: not run in fixed point: {exc}\n")
+            continue
+        print(cmp.table())
+        cmp.plot(out / f"{name}_compare.png")
+        print()
+    print(f"plots and results in {out}/")
     return 0
 
 
@@ -161,6 +205,22 @@ def build_parser():
     dc = sub.add_parser("docs", help="regenerate docs/ir.md, docs/rules.md and the JSON Schema from the code")
     dc.add_argument("--dir", default="docs")
     dc.set_defaults(func=cmd_docs)
+    c = sub.add_parser("compile", help="compile for a hardware target and print the quantization/capacity report")
+    c.add_argument("file")
+    c.add_argument("--hardware", default="loihi2", help="a name in hardware_configs/ (loihi2, loihi1, cpu) or a YAML path")
+    c.add_argument("--backend", default="reference")
+    c.add_argument("--json", action="store_true", help="the report as JSON")
+    c.set_defaults(func=cmd_compile)
+    cm = sub.add_parser("compare", help="run on several backend:precision pairs and seeds; print agreement metrics")
+    cm.add_argument("file")
+    cm.add_argument("--runs", default="reference:float,reference:fixed",
+                    help="comma-separated backend:precision, the first is the baseline")
+    cm.add_argument("--seeds", type=int, default=5)
+    cm.add_argument("--steps", type=int)
+    cm.add_argument("--hardware", default="loihi2")
+    cm.add_argument("--out", default="out")
+    cm.add_argument("--quiet", action="store_true")
+    cm.set_defaults(func=cmd_compare)
     en = sub.add_parser("export-nir", help="write a network document as a NIR graph (plasticity in metadata)")
     en.add_argument("file")
     en.add_argument("-o", "--output", help="the .nir file (default: FILE with .nir)")
@@ -177,6 +237,7 @@ def build_parser():
     im.set_defaults(func=cmd_import_nir)
     d = sub.add_parser("demo", help="the main job: run the shipped examples, print metrics, write plots")
     d.add_argument("--out", default="out")
+    d.add_argument("--seeds", type=int, default=3, help="seeds for the float vs fixed comparison")
     d.set_defaults(func=cmd_demo)
     return p
 

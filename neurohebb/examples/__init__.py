@@ -35,5 +35,6 @@ def _song_metrics(res, net):
 
 EXAMPLES = {
     "oja_pca": {"path": HERE / "oja_pca.yaml", "metrics": _oja_metrics, "projection": "w"},
-    "stdp_song": {"path": HERE / "stdp_song.yaml", "metrics": _song_metrics, "projection": "syn"},
+    "stdp_song": {"path": HERE / "stdp_song.yaml", "metrics": _song_metrics, "projection": "syn",
+                  "compare_metrics": ["bimodality coeff. (>0.555)", "output rate, last 10 s (Hz)"]},
 }

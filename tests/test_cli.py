@@ -1,0 +1,60 @@
+"""The compile / compare / demo commands: output and exit codes."""
+import subprocess
+import sys
+
+import yaml
+
+
+def _cli(*args):
+    return subprocess.run([sys.executable, "-m", "neurohebb", *args], capture_output=True, text=True)
+
+
+def _stdp_doc(steps=400):
+    return {
+        "name": "tiny_stdp",
+        "populations": {"a": {"type": "poisson", "n": 20, "rates": 40.0},
+                        "b": {"type": "lif", "n": 3, "du": 0.2, "dv": 0.1, "vth": 1.0}},
+        "projections": {"p": {"pre": "a", "post": "b", "sign": "excitatory", "bounds": [0, 0.5],
+                              "weights": {"init": "uniform", "low": 0.1, "high": 0.4},
+                              "rule": {"template": "stdp_pair", "a_plus": 0.01, "a_minus": 0.0105}}},
+        "run": {"steps": steps, "seed": 1},
+    }
+
+
+def test_compile_prints_report(tmp_path):
+    f = tmp_path / "net.yaml"
+    f.write_text(yaml.safe_dump(_stdp_doc()))
+    r = _cli("compile", str(f), "--hardware", "loihi2")
+    assert r.returncode == 0, r.stderr
+    for piece in ("Quantized parameters", "populations.b.du", "projections.p.bounds (upper)", "Rule coefficients",
+                  "m*2^E", "Capacity"):
+        assert piece in r.stdout
+    r = _cli("compile", str(f), "--hardware", "nosuchchip")
+    assert r.returncode == 2 and "Traceback" not in r.stderr and "nosuchchip" in r.stderr
+
+
+def test_compile_inexpressible_rule_exit_2(tmp_path):
+    doc = _stdp_doc()
+    doc["populations"]["b"] = {"type": "rate", "n": 3}
+    doc["populations"]["a"] = {"type": "array", "values": [[0.5] * 20] * 10, "repeat": True}
+    doc["projections"]["p"]["sign"] = "mixed"
+    doc["projections"]["p"]["bounds"] = [-1, 1]
+    doc["projections"]["p"]["rule"] = {"template": "nonlinear_hebbian", "eta": 0.01, "h": {"name": "rect_power"}}
+    f = tmp_path / "nl.yaml"
+    f.write_text(yaml.safe_dump(doc))
+    r = _cli("compile", str(f))
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "not expressible for loihi2" in r.stderr
+    assert "h(v)" in r.stderr and "projections.p.rule" in r.stderr
+
+
+def test_compare_table_and_plot(tmp_path):
+    f = tmp_path / "net.yaml"
+    f.write_text(yaml.safe_dump(_stdp_doc(300)))
+    r = _cli("compare", str(f), "--runs", "reference:float,reference:fixed", "--seeds", "2", "--out", str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    for metric in ("spike_count_corr", "weight_rmse_lsb", "weight_corr", "weight_w1_lsb"):
+        assert metric in r.stdout
+    assert (tmp_path / "net_compare.png").stat().st_size > 1000
+    r = _cli("compare", str(f), "--runs", "reference:float")
+    assert r.returncode == 2 and "at least two runs" in r.stderr
