@@ -103,9 +103,10 @@ def neurohebb_network(P, dtype):
     return b.build()
 
 
-def run_neurohebb(P, dtype, repeats):
+def run_neurohebb(P, dtype, repeats, precision="float"):
     """First run in this process (numba machine code loaded from the on-disk
-    cache, or compiled if the cache is empty), then ``repeats`` warm runs."""
+    cache, or compiled if the cache is empty), then ``repeats`` warm runs.
+    ``precision="fixed"``: the bit-accurate Loihi-2 mode (compile included)."""
     from neurohebb.backends.reference import simulator
 
     net = neurohebb_network(P, dtype)
@@ -113,7 +114,7 @@ def run_neurohebb(P, dtype, repeats):
     res = None
     for k in range(1 + repeats):
         t0 = time.perf_counter()
-        res = simulator.run(net, progress=False)
+        res = simulator.run(net, precision=precision, progress=False)
         times.append(time.perf_counter() - t0)
     out_spikes = res.spikes["out"]
     return dict(
@@ -302,6 +303,11 @@ def main(argv=None):
     if not a.no_float32:
         results["neurohebb_float32"] = nh32 = run_neurohebb(P, "float32", a.repeats)
         print(f"neurohebb float32: first run {nh32['first']:.3f} s, warm {nh32['warm']:.3f} s")
+    results["neurohebb_fixed"] = nhf = run_neurohebb(P, "float64", a.repeats, precision="fixed")
+    print(f"neurohebb fixed:   first run {nhf['first']:.3f} s, warm {nhf['warm']:.3f} s "
+          f"(fixed / float64 = {nhf['warm'] / nh64['warm']:.2f}x; target <= 2x: "
+          f"{'met' if nhf['warm'] <= 2 * nh64['warm'] else 'NOT met'})")
+    results["ratio_fixed_over_float"] = nhf["warm"] / nh64["warm"]
     if not a.no_brian2:
         results["brian2"] = b2 = run_brian2(P, a.repeats)
         print(f"brian2 (cython):   first run {b2['first']:.3f} s (code generation; Cython compilation too "
@@ -310,7 +316,7 @@ def main(argv=None):
 
     rows = []
     for key, label in (("neurohebb_float64", "neurohebb float64"), ("neurohebb_float32", "neurohebb float32"),
-                       ("brian2", "Brian2 cython (runtime)")):
+                       ("neurohebb_fixed", "neurohebb fixed (loihi2)"), ("brian2", "Brian2 cython (runtime)")):
         if key not in results:
             continue
         r = results[key]

@@ -68,6 +68,12 @@ def main(argv=None):
             n32 = song["neurohebb_float32"]
             rows.append(["", "neurohebb float32 (warm)", f"{n32['warm']:.3f} s", f"{P['steps'] / n32['warm']:.0f}",
                          f"out {n32['rate_out']:.1f} Hz, w/w_max {n32['w_mean'] / P['w_max']:.3f}"])
+        if "neurohebb_fixed" in song:
+            nf = song["neurohebb_fixed"]
+            rf = song["ratio_fixed_over_float"]
+            rows.append(["", "neurohebb fixed, loihi2 (warm)", f"{nf['warm']:.3f} s", f"{P['steps'] / nf['warm']:.0f}",
+                         f"fixed/float {rf:.2f}x (target <= 2x: {'met' if rf <= 2 else 'NOT met'}); "
+                         f"out {nf['rate_out']:.1f} Hz"])
         if "brian2" in song:
             b2 = song["brian2"]
             rows.append(["", "Brian2 cython runtime (warm)", f"{b2['warm']:.3f} s", f"{P['steps'] / b2['warm']:.0f}",
