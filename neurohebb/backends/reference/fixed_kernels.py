@@ -13,17 +13,12 @@ no intermediate overflows (as in Lava's int32 arithmetic).
 """
 from __future__ import annotations
 
-import hashlib
-import importlib.util
-import os
-import sys
 
 import numba
 import numpy as np
 
-from .kernels import CACHE_DIR
+from .kernels import load_generated
 
-_loaded: dict[str, object] = {}
 
 HEADER = """
 import numba
@@ -265,23 +260,8 @@ def _build_ab_code(products) -> str:
 
 def kernels_for(products, has_e: bool, masked: bool, sign: int, parallel: bool = True):
     """(dense, events, step, build_ab) for this rule shape (constants are arguments: ``params_of``)."""
-    src = generate(products, has_e, masked, parallel, sign)
-    key = hashlib.sha1(src.encode()).hexdigest()[:16]
-    if key in _loaded:
-        return _loaded[key]
-    CACHE_DIR.mkdir(parents=True, exist_ok=True)
-    path = CACHE_DIR / f"fx_{key}.py"
-    if not path.exists() or path.read_text() != src:
-        tmp = path.with_suffix(f".tmp{os.getpid()}")
-        tmp.write_text(src)
-        os.replace(tmp, path)
-    name = f"neurohebb_fixed_kernel_{key}"
-    spec = importlib.util.spec_from_file_location(name, path)
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[name] = mod
-    spec.loader.exec_module(mod)
-    _loaded[key] = (mod.dense, mod.events, mod.step, mod.build_ab_shape)
-    return _loaded[key]
+    mod = load_generated(generate(products, has_e, masked, parallel, sign), "fx")
+    return mod.dense, mod.events, mod.step, mod.build_ab_shape
 
 
 # ------------------------------------------------------------------ traces

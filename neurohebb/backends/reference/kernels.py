@@ -27,7 +27,6 @@ import sys
 from pathlib import Path
 
 import numba
-import numpy as np
 
 from ...rules.algebra import POST_TRACES, PRE_TRACES
 
@@ -124,7 +123,7 @@ def _gen(rule, masked: bool, clipped: bool, parallel: bool, dtype: str) -> str:
     prep = "\n".join(["    for i in range(npost):"] + a_lines + ["    for j in range(npre):"] + b_lines)
     return f'''
 import numba
-import numpy as np
+
 from numpy import {dtype}
 
 
@@ -185,14 +184,15 @@ def events(W, E, M, xa, y, XTa, XTb, YTa, YTb, PV, QV, A, B, lo, hi, xn, out, xn
 '''
 
 
-def kernels_for(rule, masked: bool, clipped: bool, parallel: bool = True, dtype: str = "float64"):
-    """(dense, events, layout) compiled for this rule's shape and dtype."""
-    src = _gen(rule, masked, clipped, parallel, dtype)
-    key = hashlib.sha1(src.encode()).hexdigest()[:16]
+def load_generated(src: str, prefix: str):
+    """Import generated kernel source as a module: written once to
+    ``CACHE_DIR/<prefix>_<hash>.py`` (atomically), so numba's ``cache=True``
+    keeps its machine code across processes; memoised in this process."""
+    key = f"{prefix}_{hashlib.sha1(src.encode()).hexdigest()[:16]}"
     if key in _loaded:
         return _loaded[key]
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
-    path = CACHE_DIR / f"k_{key}.py"
+    path = CACHE_DIR / f"{key}.py"
     if not path.exists() or path.read_text() != src:
         tmp = path.with_suffix(f".tmp{os.getpid()}")
         tmp.write_text(src)
@@ -202,8 +202,14 @@ def kernels_for(rule, masked: bool, clipped: bool, parallel: bool = True, dtype:
     mod = importlib.util.module_from_spec(spec)
     sys.modules[name] = mod
     spec.loader.exec_module(mod)
-    _loaded[key] = (mod.dense, mod.events, Layout(rule))
-    return _loaded[key]
+    _loaded[key] = mod
+    return mod
+
+
+def kernels_for(rule, masked: bool, clipped: bool, parallel: bool = True, dtype: str = "float64"):
+    """(dense, events, layout) compiled for this rule's shape and dtype."""
+    mod = load_generated(_gen(rule, masked, clipped, parallel, dtype), "k")
+    return mod.dense, mod.events, Layout(rule)
 
 
 # ------------------------------------------------------------ generic kernels

@@ -13,12 +13,10 @@ from tqdm import tqdm
 
 from ... import nonlinearities
 from ...errors import UnsupportedFeature
-from ...ir import schema as S
 from ...ir.validate import size, validate
 from ...result import ProbeData, Result
-from ...rules.algebra import POST_TRACES, PRE_TRACES
 from . import kernels
-from .build import SourceTrain, initial_weights, rng_for
+from .build import SourceTrain, initial_weights
 
 NAME = "reference"
 PRECISIONS = ("float", "fixed")
