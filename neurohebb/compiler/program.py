@@ -30,7 +30,7 @@ def mantissa_exponent(c: float, mant=(-8, 7), exp=(-40, 40)) -> tuple[int, int]:
     best = None
     for e in (e0 - 1, e0, e0 + 1):
         e = min(max(e, exp[0]), exp[1])
-        m = int(np.clip(round(c / 2.0**e), mant[0], mant[1]))
+        m = int(min(max(round(c / 2.0**e), mant[0]), mant[1]))  # pure Python: the impulse search calls this ~10^5 times
         err = abs(m * 2.0**e - c)
         if m != 0 and (best is None or err < best[0] - 1e-300 or (err == best[0] and abs(m) < abs(best[1]))):
             best = (err, m, e)

@@ -310,58 +310,158 @@ def _score_one(C, shift, lr, compensate=True):
     return err, m * 2.0**E
 
 
+#: exhaustive search over a group of coupled traces up to this many of them and this many combinations;
+#: beyond, block coordinate descent (pairs of traces that share a product, exhaustively, in turn)
+EXHAUSTIVE_TRACES = 3
+EXHAUSTIVE_COMBINATIONS = 250_000
+
+
+def lag0_share(decay: float) -> float:
+    """Weight of a same-step (lag 0) error relative to an error of the whole
+    pairing window of a trace with per-step ``decay``: the exclusive window
+    ``sum_{k>=1} decay**k = decay / (1 - decay)`` against the one lag-0 term;
+    1 for a trace that holds nothing beyond its step (tau = 0 or tiny tau)."""
+    return 1.0 if decay <= 0.5 else (1.0 - decay) / decay
+
+
+def term_error(term, imp, base, share, lr, compensate=True) -> float:
+    """Error of one product of the rule (see :func:`_coeff_terms`) with the
+    trace impulses ``imp``: the relative coefficient error of the product
+    (rounding to ``m * 2**E``, 10+ when not representable), plus the floor
+    truncation of a shifted product relative to its value at one impulse per
+    trace, plus, for each exclusive-timing correction, its own rounding error
+    weighted by ``share`` (a correction that cannot be made equal to
+    ``-Cq * I`` leaves an error at lag 0 only; an unrepresentable correction
+    counts in full)."""
+    C0, mult, corrs, shift, typ = term
+    C, P = C0, typ
+    for t, k in mult.items():
+        C /= (imp[t] / base[t]) ** k
+        P *= imp[t] ** k
+    err, Cq = _score_one(C, shift, lr, compensate)
+    if shift and Cq:
+        # floor truncation relative to the product at one impulse per trace
+        m = abs(Cq) / 2.0 ** math.floor(math.log2(abs(Cq)) - 2)
+        err += 2.0 ** (shift - 1) / max(m * P, 1e-300)
+    if not Cq:
+        return err
+    for subs, sh in corrs:
+        Cc = Cq
+        for z in subs:
+            Cc *= -imp[z]
+        e, _ = _score_one(Cc, sh, lr, compensate)
+        if e < 10.0:
+            for z in subs:
+                e *= share[z]
+        err += e
+    return err
+
+
 def choose_impulses(rule, traces, ctx, lr, pinned, candidates) -> dict[str, int]:
     """Integer impulses (one per trace) that make the rule's coefficients
     representable and as close to ``m * 2**E`` values as possible, and keep the
     floor truncation of shifted products small (estimated at one impulse per
-    trace): coordinate descent on the largest relative error, corrections of
-    exclusive timing included.  ``candidates[t]``: allowed impulses;
-    ``pinned``: traces the user fixed."""
+    trace).  ``candidates[t]``: allowed impulses (they keep the saturation
+    headroom); ``pinned``: traces the user fixed (never changed).
+
+    Each product's error is :func:`term_error` (its coefficient's relative
+    error + truncation estimate + the lag-0 share of its exclusive-timing
+    corrections' errors).  Free traces are grouped by the products that couple
+    them; per group the impulses minimise (largest error, sum of errors,
+    distance from the default impulses in octaves), in that order.  A group of
+    up to :data:`EXHAUSTIVE_TRACES` traces is searched exhaustively (every
+    combination of candidates, e.g. 29**2 for a pair of default traces);
+    larger groups by block coordinate descent over the pairs of traces that
+    share a product."""
+    import numpy as np
+
+    compensate = ctx.get("compensate", True)
     terms = _coeff_terms(rule, traces, ctx, lr)
     base = {t: traces[t].impulse_hw for t in traces}
-    cur = dict(base)
-    free = [t for t in traces if t not in pinned
-            and any(t in m or any(t in c for c, _ in cs) for _, m, cs, _, _ in terms)]
+    share = {t: lag0_share(traces[t].decay) for t in traces}
+    cur = {t: base[t] for t in traces}
+
+    def term_vars(term):
+        return set(term[1]) | {z for subs, _ in term[2] for z in subs}
+
+    tvars = [term_vars(tm) for tm in terms]
+    free = [t for t in traces if t not in pinned and any(t in v for v in tvars)]
     if not free or not terms:
         return {t: int(v) for t, v in cur.items()}
 
-    def score(imp):
-        worst = total = 0.0
-        for C0, mult, corrs, shift, typ in terms:
-            C = C0
-            P = typ
-            for t, k in mult.items():
-                C /= (imp[t] / base[t]) ** k
-                P *= imp[t] ** k
-            err, Cq = _score_one(C, shift, lr, ctx.get("compensate", True))
-            if shift and Cq:
-                # floor truncation relative to the product at one impulse per trace
-                m = abs(Cq) / 2.0 ** math.floor(math.log2(abs(Cq)) - 2)
-                err += 2.0 ** (shift - 1) / max(m * P, 1e-300)
-            for subs, sh in corrs:
-                if Cq == 0:
-                    break
-                Cc = Cq
-                for z in subs:
-                    Cc *= -imp[z]
-                err = max(err, _score_one(Cc, sh, lr, ctx.get("compensate", True))[0])
-            worst = max(worst, err)
-            total += err
-        pref = sum(abs(math.log2(imp[t] / base[t])) for t in free)
-        return (round(worst, 9), round(total, 9), pref)
+    # groups of free traces coupled by a product (union-find)
+    parent = {t: t for t in free}
 
-    best = score(cur)
-    for _ in range(6):
-        improved = False
-        for t in free:
-            for cand in candidates[t]:
-                trial = dict(cur)
-                trial[t] = cand
-                sc = score(trial)
+    def find(t):
+        while parent[t] != t:
+            parent[t] = parent[parent[t]]
+            t = parent[t]
+        return t
+
+    for v in tvars:
+        fv = [t for t in free if t in v]
+        for a in fv[1:]:
+            parent[find(a)] = find(fv[0])
+    groups: dict[str, list[str]] = {}
+    for t in free:
+        groups.setdefault(find(t), []).append(t)
+
+    cache: dict = {}
+
+    def err_of(i, imp):
+        key = (i,) + tuple(imp[t] for t in sorted(tvars[i]))
+        e = cache.get(key)
+        if e is None:
+            e = cache[key] = term_error(terms[i], imp, base, share, lr, compensate)
+        return e
+
+    def best_over(block, members, start, group):
+        """Exhaustive minimum over the impulses of ``block`` (others as in
+        ``start``) of (worst, total, pref) over the products ``members``;
+        pref: distance of the ``group``'s impulses from the defaults."""
+        shape = [len(candidates[t]) for t in block]
+        worst = np.zeros(shape)
+        total = np.zeros(shape)
+        for i in members:
+            tb = [t for t in block if t in tvars[i]]
+            arr = np.empty([len(candidates[t]) for t in tb])
+            imp = dict(start)
+            for idx in itertools.product(*(range(len(candidates[t])) for t in tb)):
+                for t, j in zip(tb, idx):
+                    imp[t] = candidates[t][j]
+                arr[idx] = err_of(i, imp)
+            arr = arr.reshape([len(candidates[t]) if t in tb else 1 for t in block])
+            worst = np.maximum(worst, arr)
+            total = total + arr
+        pref = np.full(shape, sum(abs(math.log2(start[t] / base[t])) for t in group if t not in block))
+        for ax, t in enumerate(block):
+            d = np.abs(np.log2(np.asarray(candidates[t], float) / base[t]))
+            pref = pref + d.reshape([-1 if a == ax else 1 for a in range(len(block))])
+        order = np.lexsort((pref.ravel(), np.round(total, 9).ravel(), np.round(worst, 9).ravel()))
+        idx = np.unravel_index(order[0], shape)
+        out = dict(start)
+        for t, j in zip(block, idx):
+            out[t] = candidates[t][int(j)]
+        key = (round(float(worst[idx]), 9), round(float(total[idx]), 9), float(pref[idx]))
+        return out, key
+
+    for g in groups.values():
+        members = [i for i, v in enumerate(tvars) if v & set(g)]
+        if len(g) <= EXHAUSTIVE_TRACES and math.prod(len(candidates[t]) for t in g) <= EXHAUSTIVE_COMBINATIONS:
+            cur, _ = best_over(g, members, cur, g)
+            continue
+        pairs = sorted({tuple(sorted(p)) for i in members for p in itertools.combinations(
+            [t for t in g if t in tvars[i]], 2)})
+        blocks = [list(p) for p in pairs] or [[t] for t in g]
+        _, best = best_over([], members, cur, g)
+        for _ in range(8):
+            improved = False
+            for blk in blocks:
+                trial, sc = best_over(blk, members, cur, g)
                 if sc < best:
                     best, cur, improved = sc, trial, True
-        if not improved:
-            break
+            if not improved:
+                break
     return {t: int(v) for t, v in cur.items()}
 
 
