@@ -64,3 +64,22 @@ def _nengo():
 
 
 register("nengo", _nengo_available, _nengo)
+
+
+def _lava_available():
+    try:
+        from . import lava  # noqa: F401  (imports lava-nc, robust to numba having fixed the start method)
+    except ImportError as exc:
+        return f"lava-nc is not installed ({exc}); pip install lava-nc (needs Python 3.10)"
+    except Exception as exc:  # BackendUnavailable, or a broken install
+        return f"lava-nc cannot be imported ({exc})"
+    return None
+
+
+def _lava():
+    from .lava import simulator
+
+    return simulator
+
+
+register("lava", _lava_available, _lava)
