@@ -11,10 +11,14 @@ def load(path) -> Network:
     return _load(path)
 
 
-def run(network, backend: str = "reference", precision: str = "float", seed=None, steps=None, progress=None):
+def run(network, backend: str = "reference", precision: str = "float", seed=None, steps=None, progress=None,
+        **backend_options):
     """Run ``network`` (a :class:`Network` or a path) on ``backend`` and return a
     :class:`~neurohebb.result.Result`.  ``seed``/``steps`` override ``run:``;
-    the same document and seed give bit-identical results."""
+    the same document and seed give bit-identical results.  ``backend_options``
+    go to the backend (e.g. ``board=True`` for lava, ``simulator="nengo_loihi"``
+    for nengo)."""
     if not isinstance(network, Network):
         network = load(network)
-    return backends.get(backend).run(network, precision=precision, seed=seed, steps=steps, progress=progress)
+    return backends.get(backend).run(network, precision=precision, seed=seed, steps=steps, progress=progress,
+                                     **backend_options)

@@ -39,8 +39,11 @@ def cmd_run(args):
     from .ir import load
 
     net = load(args.file)
+    extra = {"board": True} if args.board else {}
+    if args.board and args.backend != "lava":
+        raise NeurohebbError(f"--board runs on a Loihi 2 board through the lava backend; got --backend {args.backend}")
     res = run(net, backend=args.backend, precision=args.precision, seed=args.seed, steps=args.steps,
-              progress=None if not args.quiet else False)
+              progress=None if not args.quiet else False, **extra)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     stem = net.name or Path(args.file).stem
@@ -196,6 +199,7 @@ def build_parser():
     r.add_argument("--seed", type=int)
     r.add_argument("--out", default="out")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
+    r.add_argument("--board", action="store_true", help="lava backend: run on a Loihi 2 board (needs lava-loihi)")
     r.set_defaults(func=cmd_run)
     ru = sub.add_parser("rules", help="list rule templates and their parameters")
     ru.set_defaults(func=cmd_rules)

@@ -58,3 +58,25 @@ def test_compare_table_and_plot(tmp_path):
     assert (tmp_path / "net_compare.png").stat().st_size > 1000
     r = _cli("compare", str(f), "--runs", "reference:float")
     assert r.returncode == 2 and "at least two runs" in r.stderr
+
+
+def test_board_without_lava_loihi_says_what_is_missing(tmp_path):
+    import importlib.util
+
+    if importlib.util.find_spec("lava") is None:
+        import pytest
+
+        pytest.skip("lava-nc not installed")
+    from lava.utils import loihi
+
+    if loihi.is_installed():
+        import pytest
+
+        pytest.skip("lava-loihi is installed here")
+    f = tmp_path / "net.yaml"
+    f.write_text(yaml.safe_dump(_stdp_doc(20)))
+    r = _cli("run", str(f), "--backend", "lava", "--precision", "fixed", "--board")
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "needs lava-loihi" in r.stderr
+    r = _cli("run", str(f), "--board")
+    assert r.returncode == 2 and "--board runs on a Loihi 2 board through the lava backend" in r.stderr

@@ -255,19 +255,28 @@ def _find(name: str) -> Path:
                               f"(or give the path of a config file; search path: {ENV_PATH} then {CONFIG_DIR})")
 
 
+_CACHE: dict = {}
+
+
 def load_hardware(hw) -> HardwareConfig:
-    """A :class:`HardwareConfig` from a name (``loihi2``), a path, a dict, or itself."""
+    """A :class:`HardwareConfig` from a name (``loihi2``), a path, a dict, or
+    itself.  Files are parsed once per (path, modification time)."""
     if isinstance(hw, HardwareConfig):
         return hw
     if isinstance(hw, dict):
-        data, src = hw, "hardware config"
-    else:
-        path = _find(str(hw))
-        src = str(path)
+        return _validate(hw, "hardware config")
+    path = _find(str(hw))
+    key = (str(path.resolve()), path.stat().st_mtime_ns)
+    if key not in _CACHE:
         try:
-            data = yaml.safe_load(path.read_text())
+            data = yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
         except yaml.YAMLError as exc:
-            raise HardwareConfigError(f"{src}: not valid YAML: {exc}") from None
+            raise HardwareConfigError(f"{path}: not valid YAML: {exc}") from None
+        _CACHE[key] = _validate(data, str(path))
+    return _CACHE[key]
+
+
+def _validate(data, src) -> HardwareConfig:
     try:
         return HardwareConfig.model_validate(data)
     except ValidationError as exc:
