@@ -121,6 +121,19 @@ def cmd_compare(args):
     return 0
 
 
+def cmd_sims(args):
+    from . import sims
+
+    if args.sims_cmd == "list":
+        rows = [[name, desc] for name, desc in sims.list_sims()]
+        print(_table(rows, ["experiment", "what it shows"]))
+        return 0
+    res = sims.run_sim(args.name, backend=args.backend, precision=args.precision, out=args.out,
+                       short=args.short, seed=args.seed)
+    print(sims.format_result(res))
+    return 0
+
+
 def cmd_export_nir(args):
     from .nir import export_file
 
@@ -225,6 +238,18 @@ def build_parser():
     cm.add_argument("--out", default="out")
     cm.add_argument("--quiet", action="store_true")
     cm.set_defaults(func=cmd_compare)
+    sm = sub.add_parser("sims", help="the seed experiments in sims/: list, run")
+    smsub = sm.add_subparsers(dest="sims_cmd", required=True)
+    sl = smsub.add_parser("list", help="list the experiments")
+    sl.set_defaults(func=cmd_sims)
+    sr = smsub.add_parser("run", help="run one experiment and print its metrics next to the published values")
+    sr.add_argument("name")
+    sr.add_argument("--backend", default="reference")
+    sr.add_argument("--precision", default="float")
+    sr.add_argument("--out", default="out/sims")
+    sr.add_argument("--short", action="store_true", help="the short variant the tests use")
+    sr.add_argument("--seed", type=int)
+    sr.set_defaults(func=cmd_sims)
     en = sub.add_parser("export-nir", help="write a network document as a NIR graph (plasticity in metadata)")
     en.add_argument("file")
     en.add_argument("-o", "--output", help="the .nir file (default: FILE with .nir)")

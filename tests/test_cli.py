@@ -80,3 +80,12 @@ def test_board_without_lava_loihi_says_what_is_missing(tmp_path):
     assert "needs lava-loihi" in r.stderr
     r = _cli("run", str(f), "--board")
     assert r.returncode == 2 and "--board runs on a Loihi 2 board through the lava backend" in r.stderr
+
+
+def test_sims_list_and_unknown():
+    r = _cli("sims", "list")
+    assert r.returncode == 0, r.stderr
+    for name in ("song_stdp", "oja_pca"):
+        assert name in r.stdout
+    r = _cli("sims", "run", "nosuch")
+    assert r.returncode == 2 and "unknown experiment 'nosuch'; known:" in r.stderr and "Traceback" not in r.stderr
