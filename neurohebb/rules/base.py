@@ -30,10 +30,11 @@ class RuleParams(Model):
         from .algebra import Rule, TraceSpec
 
         tr = {k: TraceSpec(v[0], v[1]) for k, v in (traces or {}).items()}
-        # a product with coefficient 0 does nothing: leave it out (targets need not represent 0)
+        # a product with coefficient 0 does nothing: leave it out (targets need not
+        # represent 0), but keep the traces it declares (they may be probed)
+        used = Rule(tuple(dw), tuple(de)).used_vars()
         dw = [p for p in dw if p.coeff != 0]
         de = [p for p in de if p.coeff != 0]
         rule = Rule(tuple(dw), tuple(de), tr, dict(functions or {}), self.timing, self.modulator, self.template)
-        used = rule.used_vars()
         return Rule(rule.dw, rule.de, {k: t for k, t in tr.items() if k in used}, rule.functions,
                     rule.timing, rule.modulator, rule.template)

@@ -120,7 +120,8 @@ def _gen(rule, masked: bool, clipped: bool, parallel: bool, dtype: str) -> str:
     mask = [f"{ind}if not M[i, j]:", f"{ind}    continue"] if masked else []
     upd = "\n".join(mask + body)
     upd_col = "\n".join(("    " + ln) for ln in mask + body)
-    prep = "\n".join(["    for i in range(npost):"] + a_lines + ["    for j in range(npre):"] + b_lines)
+    prep = "\n".join(["    for i in range(npost):"] + (a_lines or ["        pass"]) + ["    for j in range(npre):"]
+                     + (b_lines or ["        pass"]))
     return f'''
 import numba
 
