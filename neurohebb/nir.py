@@ -496,11 +496,20 @@ def export_nir(network, *, method: str = "exact", time_unit: str = "s"):
     for name, spec in net.populations.items():
         n = size(net, name)
         meta = _meta("population", name, full["populations"][name], arrays)
+        if spec.type == "external":
+            raise UnsupportedFeature(f"populations.{name}: an external (host step function) population has no NIR "
+                                     "node (NIR graphs have no host callbacks); export the network without it and "
+                                     "drive the NIR Input from your environment")
         if spec.type in SOURCE_TYPES:
             nodes[name] = nir.Input(input_type={"input": np.array([n])}, metadata=meta)
             report.note("info", name, "Input",
                         f"{spec.type} source: NIR has no input data; the source is in the metadata")
             out_of[name] = name
+        elif spec.type == "lif_dendritic":
+            raise NIRConversionError(
+                "NIR has no multi-compartment neuron; a lif_dendritic population (dendritic branches with "
+                "NMDA-like plateaus) cannot be exported (NIR's neurons are single-compartment: LIF, CubaLIF, IF, "
+                "LI, CubaLI)", name, "lif_dendritic")
         elif spec.type == "lif":
             node = _lif_to_nir(name, spec, n, dt, method, report)
             node.metadata = meta

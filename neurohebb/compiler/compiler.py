@@ -142,12 +142,20 @@ class _Compiler:
         hw = self.hw
         for name, p in self.net.populations.items():
             path = f"populations.{name}"
-            if p.type == "rate":
+            if p.type == "external":
+                self.problems.append((path, f"an external (host step function) population is not compiled for "
+                                            f"{hw.name}: a closed loop through the host each step is not modelled; "
+                                            "run it on a float target (reference, nengo)"))
+            elif p.type == "rate":
                 self.problems.append((path, f"rate neurons (graded activity) have no fixed-point model on {hw.name}; "
                                             "use LIF neurons with traces as rate estimates (x_tau, y_tau), or a float target"))
             elif p.type in SOURCE_TYPES and self._graded(p):
                 self.problems.append((path, f"graded array activity cannot be sent as spikes on {hw.name}; give a boolean "
                                             "(spike) array, a poisson source, or use a float target"))
+            elif p.type == "lif_dendritic":
+                self.problems.append((path, f"{hw.name} has no multi-compartment neuron; a lif_dendritic population "
+                                            "(dendritic branches with NMDA-like plateaus) runs on the reference "
+                                            "backend in float only"))
             elif p.type == "lif" and p.prescribed is not None and self._graded(p.prescribed):
                 self.problems.append((f"{path}.prescribed", "a graded prescribed activity cannot be sent as spikes"))
             elif p.type == "lif" and p.prescribed is None:

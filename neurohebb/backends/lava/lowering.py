@@ -31,6 +31,9 @@ from ...rules.algebra import POST_TRACES, PRE_TRACES, TRACES  # noqa: F401 (POST
 PROJ_REC = ("weights", "e", "x1", "x2", "y1", "y2", "y3")
 THIRD_FACTOR_SLOTS = ("y3", "y2")  # as hardware_configs/loihi2.yaml: the first one the rule does not use
 LAVA_VAR = {"e": "t"}
+DENDRITIC = ("the lava backend has no multi-compartment neuron: a lif_dendritic population (dendritic branches with "
+             "NMDA-like plateaus) has no Lava process here (Loihi 2's neuron is a single compartment); run it on the "
+             "reference backend (float)")
 
 
 # ============================================================================ support
@@ -42,9 +45,15 @@ def check_supported(net, precision: str) -> list[tuple[str, str]]:
     problems = []
     for name, p in net.populations.items():
         path = f"populations.{name}"
-        if p.type == "rate":
+        if p.type == "external":
+            problems.append((path, "an external (host step function) population has no Lava lowering: it would "
+                                   "need a host process exchanging spikes with the chip every step; run it on the "
+                                   "reference or nengo backend"))
+        elif p.type == "rate":
             problems.append((path, "rate neurons have no Lava lowering (Lava's LIF is spiking; the learning engine "
                                    "sees graded activity only through graded spikes, not modelled here)"))
+        elif p.type == "lif_dendritic":
+            problems.append((path, DENDRITIC))
         elif p.type == "array" and _graded(p):
             problems.append((path, "a graded (non-0/1) array source cannot be sent as spikes"))
         elif p.type == "lif" and p.prescribed is not None and p.prescribed.type == "array" and _graded(p.prescribed):
@@ -92,7 +101,7 @@ def float_expressibility(net, hardware="loihi2") -> list[tuple[str, str]]:
     if hw.learning is None or hw.kind != "fixed":
         hw = load_hardware("loihi2")  # the engine Lava models
     lr = hw.learning
-    problems = []
+    problems = [(f"populations.{k}", DENDRITIC) for k, p in net.populations.items() if p.type == "lif_dendritic"]
     for name, pr in net.projections.items():
         if pr.rule is None:
             continue

@@ -46,6 +46,7 @@ from ...ir.validate import size, validate
 from ..reference.build import SourceTrain, initial_weights
 from .learning import IRRule
 from .neurons import IRLIF, IRRate, Prescribed, Relay
+from ...externals import bind, check_activity
 from .processes import Delay, ModulatorProcess, SourceProcess, modulator_size
 
 SOURCE_TYPES = ("spike_times", "poisson", "array")
@@ -141,7 +142,38 @@ def _prescribed_train(spec, src, n, dt_ms, seed, key, dtype, steps):
     return out, (spec.type == "lif" and not train.graded)
 
 
-def build(network, seed=None, steps=None, *, net=None, on_chip=(), record_rules=False):
+class _ExternalStep:
+    """The ``nengo.Node`` output of an external population: nengo calls it with
+    ``t = (k + 1) dt`` at step ``k`` and the concatenated ``reads`` activity of
+    step ``k - 1`` (relays of latency 1)."""
+
+    def __init__(self, name, spec, fn, sizes, dt, dtype):
+        self.name, self.spec, self.fn, self.dt, self.dtype = name, spec, fn, dt, dtype
+        self.split = np.cumsum([sizes[r] for r in spec.reads])[:-1]
+
+    def __call__(self, t, x=None):
+        k = int(round(t / self.dt)) - 1
+        parts = np.split(np.asarray(x), self.split) if self.spec.reads else []
+        inputs = {}
+        for r, v in zip(self.spec.reads, parts):
+            v = v.astype(self.dtype)
+            v.flags.writeable = False
+            inputs[r] = v
+        return check_activity(self.name, self.spec, self.fn(k, inputs), k, self.dtype)
+
+
+def refuse_dendritic(network):
+    """The nengo backend has no multi-compartment neuron: raise for ``lif_dendritic``."""
+    dend = [k for k, p in network.populations.items() if p.type == "lif_dendritic"]
+    if dend:
+        raise UnsupportedFeature(
+            f"nengo backend: populations.{dend[0]}: nengo has no multi-compartment neuron here; a lif_dendritic "
+            "population (dendritic branches with NMDA-like plateaus, read by rules as d) has no Nengo lowering "
+            "(a Nengo neuron receives one input vector, and the learning operator reads no per-branch state); "
+            "run it on the reference backend (float)")
+
+
+def build(network, seed=None, steps=None, *, net=None, on_chip=(), record_rules=False, externals=None):
     """Lower ``network`` to Nengo objects.
 
     Returns ``(nengo_network, handles)``; ``handles`` (:class:`Handles`) maps
@@ -157,6 +189,8 @@ def build(network, seed=None, steps=None, *, net=None, on_chip=(), record_rules=
     place probes on connections or learning rules).
     """
     validate(network)
+    refuse_dendritic(network)
+    ext_fns = bind(network, externals)
     rs = network.run
     seed = rs.seed if seed is None else int(seed)
     steps = rs.steps if steps is None else int(steps)
@@ -175,6 +209,11 @@ def build(network, seed=None, steps=None, *, net=None, on_chip=(), record_rules=
                 train.check_steps(steps, f"populations.{name}")
                 obj = nengo.Node(proc, size_out=n, label=name)
                 h.kinds[name], h.spiking[name], h.outputs[name] = "source", not train.graded, obj
+            elif spec.type == "external":
+                size_in = sum(sizes[r] for r in spec.reads)
+                obj = nengo.Node(_ExternalStep(name, spec, ext_fns[name], sizes, h.dt, dtype), size_in=size_in or None,
+                                 size_out=n, label=name)
+                h.kinds[name], h.spiking[name], h.outputs[name] = "external", bool(spec.spiking), obj
             elif spec.prescribed is not None:
                 tr, spk = _prescribed_train(spec, spec.prescribed, n, rs.dt, seed, f"source:{name}", dtype, steps)
                 obj = _ensemble(n, Prescribed(tr, spiking=spk), name)
@@ -189,6 +228,14 @@ def build(network, seed=None, steps=None, *, net=None, on_chip=(), record_rules=
 
         def L(pop):  # transport latency of a population's spikes to the host (nengo_loihi: 1 from the chip)
             return 1 if pop in h.on_chip else 0
+
+        for name, spec in network.populations.items():  # externals read a_P[t-1]
+            if spec.type == "external" and spec.reads:
+                parts = [_relay(h, r, 1 - L(r), sizes).neurons for r in spec.reads]
+                offset = 0
+                for r, part in zip(spec.reads, parts):
+                    nengo.Connection(part, h.populations[name][offset:offset + sizes[r]], synapse=None)
+                    offset += sizes[r]
 
         for name, spec in network.modulators.items():
             size_out = modulator_size(network, name, sizes)

@@ -12,6 +12,7 @@ from ...errors import UnsupportedFeature
 from ...ir.validate import validate
 from ...result import ProbeData, Result
 from .lowering import build, nengo_precision
+from .lowering import refuse_dendritic
 
 NAME = "nengo"
 #: ``float``: nengo.Simulator, the IR's float arithmetic (float64 or float32);
@@ -20,7 +21,8 @@ PRECISIONS = ("float", "loihi1")
 SIMULATORS = ("nengo", "nengo_loihi")
 
 
-def run(network, precision="float", seed=None, steps=None, progress=None, simulator=None, target="sim"):
+def run(network, precision="float", seed=None, steps=None, progress=None, simulator=None, target="sim",
+        externals=None):
     """Run ``network`` on Nengo; see :func:`neurohebb.run`.
 
     ``simulator``: ``"nengo"`` (``nengo.Simulator``, default for
@@ -31,6 +33,7 @@ def run(network, precision="float", seed=None, steps=None, progress=None, simula
         raise UnsupportedFeature(
             f"nengo backend: precision {precision!r} is not available; known: {', '.join(PRECISIONS)} "
             "(the Loihi-2 fixed-point learning engine is the reference backend's 'fixed' precision)")
+    refuse_dendritic(network)
     if simulator is None:
         simulator = "nengo_loihi" if precision == "loihi1" else "nengo"
     if simulator not in SIMULATORS:
@@ -38,12 +41,15 @@ def run(network, precision="float", seed=None, steps=None, progress=None, simula
     if simulator == "nengo_loihi":
         from .loihi import run_loihi
 
+        if any(p.type == "external" for p in network.populations.values()):
+            raise UnsupportedFeature("nengo backend: simulator 'nengo_loihi' does not run external (host step "
+                                     "function) populations here; use simulator='nengo' (precision 'float')")
         return run_loihi(network, seed=seed, steps=steps, progress=progress, target=target)
     if precision != "float":
         raise UnsupportedFeature("nengo backend: precision 'loihi1' needs simulator='nengo_loihi'")
     validate(network)
     t0 = time.perf_counter()
-    net, h = build(network, seed=seed, steps=steps)
+    net, h = build(network, seed=seed, steps=steps, externals=externals)
     show = sys.stderr.isatty() if progress is None else bool(progress)
     with nengo_precision(h.dtype):
         sim = nengo.Simulator(net, dt=h.dt, seed=h.seed, progress_bar=show)
