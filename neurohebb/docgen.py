@@ -112,7 +112,7 @@ def ir_markdown() -> str:
 
     groups = [
         ("Network", [S.Network, S.Run]),
-        ("Populations (`populations.NAME`, chosen by `type`)", [S.SpikeTimes, S.Poisson, S.ArraySource, S.LIF, S.Rate, common.Nonlinearity]),
+        ("Populations (`populations.NAME`, chosen by `type`)", [S.SpikeTimes, S.Poisson, S.ArraySource, S.LIF, S.Rate, S.LIFDendritic, S.External, common.Nonlinearity]),
         ("Weights (`projections.NAME.weights`, chosen by `init`)", [S.WConstant, S.WUniform, S.WNormal, S.WGaussianArbor, S.WArray]),
         ("Connectivity (`projections.NAME.connectivity`, chosen by `type`)", [S.AllToAll, S.OneToOne, S.FixedProbability, S.GaussianConnectivity, S.Mask]),
         ("Projections (`projections.NAME`)", [S.Projection]),

@@ -22,7 +22,7 @@ One step ``t`` of a network, in order:
 from __future__ import annotations
 
 import re
-from typing import Dict, List, Literal, Optional, Tuple, Union
+from typing import Any, Dict, List, Literal, Optional, Tuple, Union
 
 from pydantic import Field, field_validator, model_validator
 from typing_extensions import Annotated
@@ -105,7 +105,81 @@ class Rate(Model):
     prescribed: Optional[Source] = None
 
 
-Population = Annotated[Union[SpikeTimes, Poisson, ArraySource, LIF, Rate], Field(discriminator="type")]
+class LIFDendritic(Model):
+    """A LIF soma (as ``lif``) with ``branches`` dendritic compartments per neuron
+    that produce NMDA-like plateaus (all-or-none, fixed amplitude and duration).
+    A projection onto it names the branch its synapses sit on
+    (``Projection.branch``); without one its synapses sit on the soma.  For
+    branch ``b`` of neuron ``i`` (``I_b``: the summed input of the projections
+    with ``branch: b``; ``I``: of those without a branch)::
+
+        s_b[t] = s_b[t-1] * (1 - dd) + I_b[t]                  passive branch potential
+        q_b[t] = max(q_b[t-1] - 1, 0);
+                 if q_b[t] == 0 and s_b[t] > plateau_threshold:  q_b[t] = plateau_steps
+        P_b[t] = 1 if q_b[t] > 0 else 0                        plateau indicator
+        d_b[t] = s_b[t] + plateau_amplitude * P_b[t]           branch voltage (the rule's d)
+        u[t]   = u[t-1] * (1 - du) + I[t]
+        v[t]   = v[t-1] * (1 - dv) + u[t] + bias + sum_b coupling_b * d_b[t]
+                                                               (not while refractory)
+        spike if v[t] > vth;  then v[t] = v_reset and v is held there for the
+        next ``refractory`` steps (the branches keep integrating).
+
+    A plateau therefore starts in the step in which the passive potential
+    crosses ``plateau_threshold`` and lasts exactly ``plateau_steps`` steps; it
+    restarts at once if the potential is still above threshold when it ends
+    (sustained input prolongs it).  A sustained plateau adds
+    ``coupling_b * plateau_amplitude / dv`` to the soma's ``v`` at steady state
+    (for ``dv > 0``): ``coupling_b / dv`` is the branch-to-soma attenuation.
+    Somatic spikes do not propagate back into the branches.  An unreachable
+    ``plateau_threshold`` (e.g. ``1e30``) models NMDA block: the branches stay
+    passive.  ``coupling``: one number or one per branch (proximal vs distal).
+    Voltages are in the soma's units (rest 0).
+    """
+
+    type: Literal["lif_dendritic"] = "lif_dendritic"
+    n: PosInt
+    du: float = Field(ge=0, le=1, description="somatic current decay per step")
+    dv: float = Field(ge=0, le=1, description="somatic voltage decay per step")
+    vth: float = Field(gt=0)
+    bias: Array = 0.0
+    refractory: NonNegInt = 0
+    v_reset: float = 0.0
+    v_init: Array = 0.0
+    branches: PosInt = Field(description="dendritic branches per neuron")
+    dd: float = Field(ge=0, le=1, description="branch potential decay per step")
+    plateau_threshold: float = Field(description="passive branch potential that starts a plateau")
+    plateau_amplitude: float = Field(ge=0, description="plateau voltage added to the branch, soma units")
+    plateau_steps: PosInt = Field(description="plateau duration in steps")
+    coupling: Array = Field(description="branch-to-soma coupling per step: a number or one per branch")
+
+
+class External(Model):
+    """A closed-loop population computed on the host (an environment, an agent,
+    a task): at step ``t`` its activity is::
+
+        a[t] = f(t, {P: a_P[t-1] for P in reads})
+
+    a vector of ``n`` values (0/1 when ``spiking``), from a Python step function
+    ``f`` that sees the previous step's activity of the populations in ``reads``
+    (and nothing else).  It takes no projections as input; other populations
+    read it through projections and modulators (``type: population``) like any
+    source.  ``f`` is bound at run time (``run(net, externals={"env": f})``) or
+    named here: ``function: "package.module:factory"`` is imported and called
+    once per run as ``factory(**params)``, which returns ``f``.  External
+    populations run on the reference (float) and Nengo backends (a
+    ``nengo.Node``); the fixed-point mode, the chip targets and Lava refuse them.
+    """
+
+    type: Literal["external"] = "external"
+    n: PosInt
+    spiking: bool = False
+    reads: List[str] = []
+    function: Optional[str] = Field(None, pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
+    params: Dict[str, Any] = {}
+
+
+Population = Annotated[Union[SpikeTimes, Poisson, ArraySource, LIF, Rate, LIFDendritic, External],
+                       Field(discriminator="type")]
 
 
 # ----------------------------------------------------------------- weights
@@ -223,7 +297,12 @@ class Projection(Model):
     either.  ``bounds`` ``[w_min, w_max]`` clip every learning update (and the
     initial weights only when the init says ``clip_to_bounds``); the default
     bounds follow the sign.  ``delay``: extra axonal delay in steps (total
-    latency ``1 + delay``).
+    latency ``1 + delay``).  ``branch``: for a ``lif_dendritic`` post, the
+    dendritic branch (``0 .. branches-1``) every synapse of this projection
+    sits on (its input goes to ``I_b`` and a rule reads that branch's voltage
+    as ``d``); omitted, the synapses sit on the soma.  To spread one input
+    population over several branches, declare one projection per branch
+    (with ``mask`` connectivity).
     """
 
     pre: str
@@ -234,6 +313,7 @@ class Projection(Model):
     delay: NonNegInt = 0
     bounds: Optional[Tuple[Optional[float], Optional[float]]] = None
     rule: Optional[RuleSpec] = None
+    branch: Optional[NonNegInt] = Field(None, description="lif_dendritic post: the branch the synapses sit on")
 
     def effective_bounds(self) -> tuple[float, float]:
         lo, hi = (None, None) if self.bounds is None else self.bounds
@@ -317,15 +397,19 @@ Modulator = Annotated[
 
 
 # ----------------------------------------------------------------- probes, run
-POP_VARS = {"lif": ("spikes", "v", "u", "input"), "rate": ("output", "v", "input"),
-            "spike_times": ("spikes",), "poisson": ("spikes",), "array": ("output",)}
+POP_VARS = {"lif": ("spikes", "v", "u", "input"),
+            "lif_dendritic": ("spikes", "v", "u", "input", "branch_v", "plateau", "branch_input"), "rate": ("output", "v", "input"),
+            "spike_times": ("spikes",), "poisson": ("spikes",), "array": ("output",),
+            "external": ("output", "spikes")}
 PROJ_VARS = ("weights", "e", "x1", "x2", "y1", "y2", "y3")
 MOD_VARS = ("r",)
 
 
 class Probe(Model):
     """Record ``var`` of ``target`` (a population, projection or modulator)
-    every ``every`` steps, after the step's updates."""
+    every ``every`` steps, after the step's updates.  A ``lif_dendritic``
+    population's ``branch_v`` (``d``), ``plateau`` (``P``) and ``branch_input``
+    (``I_b``) are recorded with shape ``(n, branches)``."""
 
     target: str
     var: str

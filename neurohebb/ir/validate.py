@@ -30,7 +30,7 @@ def source_size(src) -> int | None:
 
 def size(net, pop: str) -> int:
     p = net.populations[pop]
-    return p.n if p.type in ("lif", "rate") else source_size(p)
+    return source_size(p) if p.type in SOURCE_TYPES else p.n
 
 
 def _check_source(src, n, path, dt, problems):
@@ -78,12 +78,25 @@ def check(net) -> list[tuple[str, str]]:
                 problems.append((f"{path}.n", "cannot infer the size; give n"))
                 continue
             _check_source(p, n, path, dt, problems)
+        elif p.type == "external":
+            n = p.n
+            for i, r in enumerate(p.reads):
+                if r not in net.populations:
+                    problems.append((f"{path}.reads[{i}]", f"unknown population {r!r}; known: {known(net.populations)}"))
+            if p.params and p.function is None:
+                problems.append((f"{path}.params", "params are passed to function; name it (function: 'module:factory')"))
         else:
             n = p.n
             for fld in ("bias", "v_init"):
                 if hasattr(p, fld) and not _vec_ok(getattr(p, fld), n):
                     problems.append((f"{path}.{fld}", f"shape {np.shape(getattr(p, fld))}; allowed: a number or ({n},)"))
-            if p.prescribed is not None:
+            if p.type == "lif_dendritic":
+                cp = np.asarray(p.coupling, dtype=float)
+                if not (cp.ndim == 0 or cp.shape == (p.branches,)):
+                    problems.append((f"{path}.coupling", f"shape {cp.shape}; allowed: a number or ({p.branches},) (one per branch)"))
+                elif not np.all(np.isfinite(cp)):
+                    problems.append((f"{path}.coupling", "contains NaN or infinity"))
+            if getattr(p, "prescribed", None) is not None:
                 pn = source_size(p.prescribed)
                 if pn is not None and pn != n:
                     problems.append((f"{path}.prescribed", f"describes {pn} neurons but the population has {n}"))
@@ -103,9 +116,21 @@ def check(net) -> list[tuple[str, str]]:
         if not ok:
             continue
         post_t = net.populations[pr.post].type
+        if post_t == "external":
+            problems.append((f"{path}.post", f"{pr.post!r} is an external population: it takes no projections and "
+                             f"sees other populations through its 'reads' list"))
+            continue
         if post_t in SOURCE_TYPES:
             problems.append((f"{path}.post", f"{pr.post!r} is a {post_t} source and takes no input; allowed post types: lif, rate"))
             continue
+        if pr.branch is not None:
+            if post_t != "lif_dendritic":
+                problems.append((f"{path}.branch", f"{pr.post!r} is a {post_t} population without dendritic branches; "
+                                                   "branch needs a lif_dendritic post (remove branch to target the soma)"))
+            elif pr.branch >= net.populations[pr.post].branches:
+                nb = net.populations[pr.post].branches
+                problems.append((f"{path}.branch", f"branch {pr.branch} does not exist: {pr.post!r} has {nb} branches "
+                                                   f"(allowed: 0..{nb - 1}, or omit branch for the soma)"))
         if pr.pre not in sizes or pr.post not in sizes:
             continue
         npre, npost = sizes[pr.pre], sizes[pr.post]
@@ -150,8 +175,16 @@ def check(net) -> list[tuple[str, str]]:
                 problems.append((f"{path}.rule.modulator", f"the rule ({rule.template}) does not read r; remove the modulator or use a rule with r"))
             fvars = {f.var for p in rule.products() for f in p.factors if f.fn}
             if "v" in used or "v" in fvars:
-                if post_t not in ("lif", "rate"):
-                    problems.append((f"{path}.rule", "the rule reads v, which needs a lif or rate post population"))
+                if post_t not in ("lif", "rate", "lif_dendritic"):
+                    problems.append((f"{path}.rule", "the rule reads v, which needs a lif, lif_dendritic or rate post population"))
+            if "d" in used or "d" in fvars:
+                if post_t != "lif_dendritic":
+                    problems.append((f"{path}.rule", f"the rule reads d (the voltage of the synapses' dendritic branch), "
+                                                     f"which needs a lif_dendritic post population; {pr.post!r} is {post_t}"))
+                elif pr.branch is None:
+                    problems.append((f"{path}.branch", "the rule reads d (the voltage of the synapses' dendritic branch) "
+                                                       "but the projection has no branch: its synapses sit on the soma; "
+                                                       f"give branch: 0..{net.populations[pr.post].branches - 1}"))
     for name, m in net.modulators.items():
         path = f"modulators.{name}"
         if m.type == "population":
@@ -174,6 +207,8 @@ def check(net) -> list[tuple[str, str]]:
         if pb.target in net.populations:
             t = net.populations[pb.target].type
             allowed = S.POP_VARS[t]
+            if t == "external":
+                allowed = ("spikes",) if net.populations[pb.target].spiking else ("output",)
             if t in ("lif", "rate") and net.populations[pb.target].prescribed is not None:
                 allowed = ("spikes",) if t == "lif" else ("output",)
         elif pb.target in net.projections:

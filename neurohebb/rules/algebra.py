@@ -17,6 +17,12 @@ Per synapse (post ``i``, pre ``j``) a rule is::
   r       third factor (modulator), global or per post neuron
   v       the post neuron's state: membrane voltage (LIF) or input + bias
           (rate neuron).  Not a Loihi learning-engine variable.
+  d       the voltage ``d_b`` of the dendritic branch the synapse sits on
+          (``lif_dendritic`` post, projection with ``branch: b``): passive
+          potential plus the NMDA-like plateau.  Per post neuron, like v; a
+          branch-gated rule reads it through a declared function, e.g.
+          ``relu`` with ``theta`` between the passive and the plateau range.
+          Not a Loihi learning-engine variable.
   w       the weight w_ij
   e       the eligibility / tag e_ij (a second synaptic variable, updated
           by ``de``)
@@ -53,7 +59,7 @@ DEPENDENCIES = ("x0", "y0", "u")
 PRE_TRACES = ("x1", "x2")
 POST_TRACES = ("y1", "y2", "y3")
 TRACES = PRE_TRACES + POST_TRACES
-POST_LEVEL = POST_TRACES + ("r", "v")
+POST_LEVEL = POST_TRACES + ("r", "v", "d")
 PRE_LEVEL = PRE_TRACES
 SYNAPTIC = ("w", "e")
 FACTOR_VARS = PRE_LEVEL + POST_LEVEL + SYNAPTIC

@@ -40,7 +40,8 @@ class Layout:
     ``XTa``/``XTb``: pre traces after/before this step's impulse (rows in
     ``pre_traces`` order); ``YTa``/``YTb``: post traces; ``PV``: post-level
     values computed in Python each step (``r``, ``v``, functions of post
-    variables); ``QV``: pre-level function values.
+    variables; ``d``, the voltage of the synapses' dendritic branch);
+    ``QV``: pre-level function values.
     """
 
     def __init__(self, rule):
@@ -56,7 +57,7 @@ class Layout:
                 if f.fn:
                     key = ("fn", f.var, f.fn, before if f.var in rule.traces else False)
                     (self.qv if f.level == "pre" else self.pv).append(key)
-                elif f.var in ("r", "v"):
+                elif f.var in ("r", "v", "d"):
                     self.pv.append((f.var, f.var, None, False))
         self.pv = list(dict.fromkeys(self.pv))
         self.qv = list(dict.fromkeys(self.qv))
@@ -71,7 +72,7 @@ class Layout:
             base = f"XT{'b' if before else 'a'}[{self.pre_traces.index(f.var)}, {j}]"
         elif f.var in self.post_traces:
             base = f"YT{'b' if before else 'a'}[{self.post_traces.index(f.var)}, {i}]"
-        elif f.var in ("r", "v"):
+        elif f.var in ("r", "v", "d"):
             base = f"PV[{self.pv.index((f.var, f.var, None, False))}, {i}]"
         elif f.var in ("w", "e"):
             base = f.var
@@ -259,3 +260,39 @@ def forward(W, x, binary, out):
             for j in range(npre):
                 acc += W[i, j] * x[j]
             out[i] += acc
+
+
+@numba.njit(cache=True, nogil=True)
+def lif_dendritic_step(u, v, I, bias, refrac_left, kdu, kdv, vth, v_reset, R,
+                       s, q, P, D, IB, kdd, theta_p, amp_p, L, coupling, out):
+    """The IR's ``lif_dendritic`` (branch arrays are (branches, n)): passive
+    branch potential s, plateau counter q, indicator P, branch voltage D; then
+    the LIF soma with sum_b coupling_b * D_b added to v (unless refractory)."""
+    nb = s.shape[0]
+    for i in range(u.shape[0]):
+        drive = v[i] * 0
+        for b in range(nb):
+            sb = s[b, i] * kdd + IB[b, i]
+            s[b, i] = sb
+            qb = q[b, i] - 1
+            if qb < 0:
+                qb = 0
+            if qb == 0 and sb > theta_p:
+                qb = L
+            q[b, i] = qb
+            p = 1.0 if qb > 0 else 0.0
+            P[b, i] = p
+            db = sb + amp_p * p
+            D[b, i] = db
+            drive += coupling[b] * db
+        u[i] = u[i] * kdu + I[i]
+        if refrac_left[i] > 0:
+            refrac_left[i] -= 1
+        else:
+            v[i] = v[i] * kdv + u[i] + bias[i] + drive
+        if v[i] > vth:
+            v[i] = v_reset
+            out[i] = 1.0
+            refrac_left[i] = R
+        else:
+            out[i] = 0.0

@@ -13,6 +13,7 @@ from tqdm import tqdm
 
 from ... import nonlinearities
 from ...errors import UnsupportedFeature
+from ...externals import bind, check_activity, external_populations
 from ...ir.validate import size, validate
 from ...result import ProbeData, Result
 from . import kernels
@@ -63,6 +64,47 @@ class _LIFPop(_Pop):
         return self.out
 
 
+class _DendPop(_LIFPop):
+    """``lif_dendritic``: branch arrays are (branches, n); ``bnext[b]`` collects
+    the input of the projections onto branch ``b`` for the next step."""
+
+    def __init__(self, name, spec, n, dtype):
+        super().__init__(name, spec, n, dtype)
+        nb = spec.branches
+        self.s = np.zeros((nb, n), dtype)
+        self.q = np.zeros((nb, n), np.int64)
+        self.P = np.zeros((nb, n), dtype)
+        self.D = np.zeros((nb, n), dtype)
+        self.binput = np.zeros((nb, n), dtype)
+        self.bnext = np.zeros((nb, n), dtype)
+        self.kdd = dtype.type(1) - dtype.type(spec.dd)
+        self.theta_p = dtype.type(spec.plateau_threshold)
+        self.amp_p = dtype.type(spec.plateau_amplitude)
+        self.L = spec.plateau_steps
+        self.coupling = np.broadcast_to(np.asarray(spec.coupling, dtype), (nb,)).copy()
+
+    def step(self, t):
+        self.binput, self.bnext = self.bnext, self.binput
+        self.bnext[:] = 0
+        kernels.lif_dendritic_step(self.u, self.v, self.input, self.bias, self.refrac_left, self.kdu, self.kdv,
+                                   self.vth, self.v_reset, self.R, self.s, self.q, self.P, self.D, self.binput,
+                                   self.kdd, self.theta_p, self.amp_p, self.L, self.coupling, self.out)
+        return self.out
+
+    # probe variables, (n, branches)
+    @property
+    def branch_v(self):
+        return self.D.T
+
+    @property
+    def plateau(self):
+        return self.P.T
+
+    @property
+    def branch_input(self):
+        return self.binput.T
+
+
 class _RatePop(_Pop):
     spiking = False
 
@@ -86,12 +128,31 @@ class _Prescribed(_Pop):
         return self.train.at(t)
 
 
+class _ExternalPop(_Pop):
+    """``a[t] = f(t, {P: a_P[t-1] for P in reads})`` (:class:`neurohebb.ir.schema.External`)."""
+
+    def __init__(self, name, spec, n, dtype, fn, shared):
+        super().__init__(name, spec, n, dtype)
+        self.fn, self.shared = fn, shared
+        self.spiking = bool(spec.spiking)
+
+    def step(self, t):
+        prev = self.shared["prev"]
+        inputs = {}
+        for r in self.spec.reads:
+            view = prev[r].view()
+            view.flags.writeable = False
+            inputs[r] = view
+        return check_activity(self.name, self.spec, self.fn(t, inputs), t, self.dtype)
+
+
 # ---------------------------------------------------------------- projections
 class _Proj:
     def __init__(self, name, spec, W, mask, pre, post, dtype, parallel):
         self.name, self.spec, self.W, self.mask = name, spec, W, mask
         self.pre, self.post = pre, post
         self.delay = spec.delay
+        self.branch = spec.branch  # lif_dendritic post: input to that branch, the rule's d from it
         self.dtype = dtype
         self.rule = spec.rule.expand() if spec.rule is not None else None
         self.lo, self.hi = spec.effective_bounds()
@@ -127,12 +188,14 @@ class _Proj:
             return self.XTa[L.pre_traces.index(name)]
         return self.YTa[L.post_traces.index(name)]
 
-    def _values(self, key, r, v):
+    def _values(self, key, r, v, d=None):
         kind, var, fn, before = key
         if kind == "r":
             return r
         if kind == "v":
             return v
+        if kind == "d":
+            return d
         L = self.layout
         if var in L.pre_traces:
             val = (self.XTb if before else self.XTa)[L.pre_traces.index(var)]
@@ -140,19 +203,21 @@ class _Proj:
             val = (self.YTb if before else self.YTa)[L.post_traces.index(var)]
         elif var == "r":
             val = np.broadcast_to(np.asarray(r, self.dtype), (self.post.n,))
+        elif var == "d":
+            val = d
         else:
             val = v
         return nonlinearities.evaluate(self.rule.functions[fn], np.asarray(val, self.dtype))
 
-    def learn(self, x_arr, y, r, v, xnext, xnext_spiking, out):
+    def learn(self, x_arr, y, r, v, xnext, xnext_spiking, out, d=None):
         """Traces, the rule for this step, and out += W(t+1) @ xnext."""
         kernels.update_traces(self.XTa, self.XTb, self.xdec, self.ximp, x_arr)
         kernels.update_traces(self.YTa, self.YTb, self.ydec, self.yimp, y)
         L = self.layout
         for row, key in enumerate(L.pv):
-            self.PV[row] = self._values(key, r, v)
+            self.PV[row] = self._values(key, r, v, d)
         for row, key in enumerate(L.qv):
-            self.QV[row] = self._values(key, r, v)
+            self.QV[row] = self._values(key, r, v, d)
         args = (self.W, self.E, self.M, x_arr, y, self.XTa, self.XTb, self.YTa, self.YTb, self.PV, self.QV,
                 self.A, self.B, self.lo_d, self.hi_d, xnext, out)
         if self.has_u:
@@ -202,16 +267,24 @@ class _Mod:
 
 
 # ---------------------------------------------------------------- run
-def run(network, precision="float", seed=None, steps=None, progress=None, parallel=True):
-    """Run ``network`` on the reference backend; see :func:`neurohebb.run`."""
+def run(network, precision="float", seed=None, steps=None, progress=None, parallel=True, externals=None):
+    """Run ``network`` on the reference backend; see :func:`neurohebb.run`.
+    ``externals``: step functions of external populations (``{name: f}``)."""
     if precision not in PRECISIONS:
         raise UnsupportedFeature(
             f"reference backend: precision {precision!r} is not available; known: {', '.join(PRECISIONS)}")
     if precision == "fixed":
+        ext = external_populations(network)
+        if ext:
+            raise UnsupportedFeature(
+                f"reference backend, precision 'fixed': populations.{ext[0]} is an external (host) population; "
+                "the fixed-point model of the Loihi-2 learning engine has no host callbacks; run it in float")
         from .fixed import run_fixed
 
         return run_fixed(network, seed=seed, steps=steps, progress=progress, parallel=parallel)
     validate(network)
+    ext_fns = bind(network, externals)
+    shared = {"prev": None}
     rs = network.run
     seed = rs.seed if seed is None else int(seed)
     steps = rs.steps if steps is None else int(steps)
@@ -225,10 +298,14 @@ def run(network, precision="float", seed=None, steps=None, progress=None, parall
             train = SourceTrain(spec, n, rs.dt, seed, f"source:{name}", dtype)
             train.check_steps(steps, f"populations.{name}")
             pops[name] = _SourcePop(name, spec, n, dtype, train)
-        elif spec.prescribed is not None:
+        elif getattr(spec, "prescribed", None) is not None:
             train = SourceTrain(spec.prescribed, n, rs.dt, seed, f"source:{name}", dtype)
             train.check_steps(steps, f"populations.{name}.prescribed")
             pops[name] = _Prescribed(name, spec, n, dtype, train)
+        elif spec.type == "external":
+            pops[name] = _ExternalPop(name, spec, n, dtype, ext_fns[name], shared)
+        elif spec.type == "lif_dendritic":
+            pops[name] = _DendPop(name, spec, n, dtype)
         elif spec.type == "lif":
             pops[name] = _LIFPop(name, spec, n, dtype)
         else:
@@ -264,6 +341,7 @@ def run(network, precision="float", seed=None, steps=None, progress=None, parall
     outs = {}
     r_now = {}
     for t in range(steps):
+        shared["prev"] = prev_out
         # 1-2: populations read their inputs and emit
         for name, p, b, d, rec in pop_list:
             p.input, next_input[name] = next_input[name], p.input
@@ -279,13 +357,14 @@ def run(network, precision="float", seed=None, steps=None, progress=None, parall
         # 3: learning, and the input of step t+1 (W(t+1) @ a_pre[t - delay])
         for pr, b, d, delay, post, plastic, modname in proj_list:
             x_next = b[(t - delay) % d]
-            target = next_input[post.name]
+            target = next_input[post.name] if pr.branch is None else post.bnext[pr.branch]
             if not plastic:
                 kernels.forward(pr.W, x_next, pr.pre.spiking, target)
                 continue
             x_arr = b[(t - 1 - delay) % d]
             r = r_now[modname] if modname else None
-            pr.learn(x_arr, outs[post.name], r, post.v, x_next, pr.pre.spiking, target)
+            pr.learn(x_arr, outs[post.name], r, post.v, x_next, pr.pre.spiking, target,
+                     d=None if pr.branch is None else post.D[pr.branch])
         prev_out = outs
         outs = {}
         # 4: probes
