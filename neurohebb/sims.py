@@ -109,9 +109,10 @@ class SimContext:
 
         return load(self.folder / doc)
 
-    def run(self, net, steps=None, seed=None, backend=None, precision=None):
+    def run(self, net, steps=None, seed=None, backend=None, precision=None, externals=None):
         """Run ``net`` on the experiment's backend and precision (``seed``: the
-        caller's ``seed`` when given, else the document's; errors propagate)."""
+        caller's ``seed`` when given, else the document's; errors propagate).
+        ``externals``: step functions of the network's external populations."""
         from . import backends
 
         s = seed if seed is not None else self.seed
@@ -122,8 +123,10 @@ class SimContext:
             # Serial kernels: the experiments' per-step kernels are small, and numba's
             # parallel rows cost more in thread synchronisation than they save (on a
             # loaded 2-core machine a 10-synapse Oja network ran 200x slower in parallel).
-            return be.run(net, precision=precision, seed=s, steps=steps, progress=None, parallel=False)
-        return be.run(net, precision=precision, seed=s, steps=steps, progress=None)
+            return be.run(net, precision=precision, seed=s, steps=steps, progress=None, parallel=False,
+                          **({"externals": externals} if externals else {}))
+        return be.run(net, precision=precision, seed=s, steps=steps, progress=None,
+                      **({"externals": externals} if externals else {}))
 
     @property
     def run_label(self) -> str:

@@ -46,7 +46,7 @@ def reference_seeds(network, seed=None, rounding="seeded") -> dict:
 
 
 def run(network, precision="float", seed=None, steps=None, progress=None, board=False, rounding="seeded",
-        hardware="loihi2", readback="file", **compile_options):
+        hardware="loihi2", readback="file", externals=None, **compile_options):
     """Run ``network`` on Lava; see :func:`neurohebb.run`.
 
     ``precision``: ``float`` (``Loihi2SimCfg(select_tag="floating_pt")``) or
@@ -57,7 +57,8 @@ def run(network, precision="float", seed=None, steps=None, progress=None, board=
     ``readback``: ``file`` (the models write their final weights and
     recordings to a temporary ``.npz`` after the last step) or ``get``
     (Lava's ``Var.get()``, one message per element: slow for large arrays).
-    ``compile_options`` go to the compiler (fixed)."""
+    ``compile_options`` go to the compiler (fixed).  ``externals`` is accepted
+    for a uniform call signature; external populations are refused (no Lava lowering)."""
     if precision not in PRECISIONS:
         raise UnsupportedFeature(f"lava backend: precision {precision!r} is not available; known: {', '.join(PRECISIONS)}")
     if rounding not in ROUNDINGS:
