@@ -10,6 +10,17 @@ them on any backend and precision::
     >>> res = run_sim("oja_pca", backend="reference", precision="float", out="out/sims", short=True)
     >>> print(format_result(res))
 
+Two hooks serve rule search (:mod:`neurohebb.search`) and other callers that
+want an experiment's metric for a rule other than the document's:
+
+* ``overrides={projection: rule_spec}``: every document the experiment loads
+  (``ctx.load``) gets ``rule_spec`` (a rule dict, as in YAML) on that
+  projection before validation; an override that matches no projection of any
+  loaded document is an error (:class:`SimError`), never silently ignored;
+* ``part=NAME``: run only the experiment's part ``NAME`` (an experiment.py may
+  define ``PARTS = {name: function(ctx)}``), e.g. the chip-expressible spiking
+  variant of oja_pca.
+
 ``run_sim`` prints nothing and returns a dict: the measured metrics, the published
 reference value next to each, the experiment's target and whether it is met, the
 paths of the plots written (none without ``out``) and notes.  When a backend or
@@ -92,8 +103,10 @@ _OPS = {">=": lambda a, b: a >= b, "<=": lambda a, b: a <= b, ">": lambda a, b: 
 class SimContext:
     """What an experiment's ``run(ctx)`` gets: where it is, how to run, where to write."""
 
-    def __init__(self, name, folder, backend, precision, out, short, seed):
+    def __init__(self, name, folder, backend, precision, out, short, seed, overrides=None):
         self.name, self.folder = name, Path(folder)
+        self.overrides = dict(overrides or {})
+        self.applied: set = set()
         self.backend, self.precision = backend, precision
         self.out = None if out is None else Path(out)
         self.short, self.seed = bool(short), seed
@@ -105,9 +118,26 @@ class SimContext:
 
     # documents and runs
     def load(self, doc: str = "network.yaml"):
+        """The folder's document ``doc`` (validated), with the context's rule
+        overrides applied to the projections it has."""
         from .api import load
 
-        return load(self.folder / doc)
+        if not self.overrides:
+            return load(self.folder / doc)
+        import numpy as np
+        import yaml
+
+        from .ir.io import from_dict
+
+        path = self.folder / doc
+        d = yaml.safe_load(path.read_text())
+        for proj, rule in self.overrides.items():
+            if proj in (d.get("projections") or {}):
+                d["projections"][proj]["rule"] = rule
+                self.applied.add(proj)
+        npz = path.with_suffix(".npz")
+        arrays = dict(np.load(npz, allow_pickle=False)) if npz.exists() else None
+        return from_dict(d, f"{path} (rule of {', '.join(sorted(self.overrides))} overridden)", arrays, npz)
 
     def run(self, net, steps=None, seed=None, backend=None, precision=None, externals=None):
         """Run ``net`` on the experiment's backend and precision (``seed``: the
@@ -166,8 +196,11 @@ class SimContext:
         return value
 
 
-def run_sim(name, backend="reference", precision="float", out=None, short=False, seed=None) -> dict:
-    """Run experiment ``name`` on ``backend``/``precision``; see the module docstring.
+def run_sim(name, backend="reference", precision="float", out=None, short=False, seed=None,
+            overrides=None, part=None) -> dict:
+    """Run experiment ``name`` on ``backend``/``precision``; see the module docstring
+    (``overrides``: ``{projection: rule spec}`` applied to every loaded document;
+    ``part``: one of the experiment's ``PARTS``).
 
     Returns ``{"name", "description", "backend", "precision", "short", "seed",
     "metrics": {key: value}, "rows": [{"key", "label", "value", "published",
@@ -176,13 +209,24 @@ def run_sim(name, backend="reference", precision="float", out=None, short=False,
     experiment cannot be expressed there.
     """
     mod = load_experiment(name)
-    ctx = SimContext(name, sims_root() / name, backend, precision, out, short, seed)
+    fn = mod.run
+    if part is not None:
+        parts = getattr(mod, "PARTS", {})
+        if part not in parts:
+            raise SimError(f"experiment {name!r} has no part {part!r}; known: {known(list(parts)) if parts else 'none'}")
+        fn = parts[part]
+    ctx = SimContext(name, sims_root() / name, backend, precision, out, short, seed, overrides)
     t0 = time.perf_counter()
-    mod.run(ctx)
+    fn(ctx)
     wall = time.perf_counter() - t0
+    missing = sorted(set(ctx.overrides) - ctx.applied)
+    if missing:
+        raise SimError(f"overrides: no document that experiment {name!r}{f' (part {part!r})' if part else ''} loads "
+                       f"has a projection named {', '.join(map(repr, missing))}")
     oks = [r["ok"] for r in ctx.rows if r["ok"] is not None]
     return {
         "name": name,
+        "part": part,
         "description": mod.DESCRIPTION,
         "backend": backend,
         "precision": precision,

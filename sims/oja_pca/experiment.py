@@ -8,7 +8,16 @@ whose feedback weights learn with a local anti-Hebbian rule (see the document).
 Metrics: |cos(w_i, PC_i)| and |w_i| for i = 1..3 (targets >= 0.99 and within 2 %
 of 1), and how well the learned feedback copies the forward weights.
 
-    python sims/oja_pca/experiment.py --make-data    # regenerate network.npz
+    python sims/oja_pca/experiment.py --make-data    # regenerate network.npz and network_spiking.npz
+
+Part ``spiking`` (``run_sim("oja_pca", part="spiking")``, ``neurohebb sims run
+oja_pca --part spiking``): the chip-expressible variant in network_spiking.yaml
+(rate-coded spike inputs with the same covariance structure, one LIF neuron,
+Oja's rule in spiking form).  Metrics: |cos(w, PC1 of the input rates)| at the
+end and averaged over the second half of the run (the objective of
+``searches/oja_spiking.yaml``), |w| and the output rate.  It runs in
+reference:float, reference:fixed and on Lava; the rate-based main document does
+not compile for Loihi 2.
 """
 from __future__ import annotations
 
@@ -49,6 +58,31 @@ def make_data(n=10, samples=5000, seed=3):
     return X, C
 
 
+SPIKING_R0, SPIKING_GAIN, SPIKING_HOLD, SPIKING_SAMPLES = 60.0, 25.0, 100, 1000   # Hz, Hz per unit of x, steps
+SPIKING_SHORT_STEPS = 100_000
+
+
+def make_spiking_data(x, seed=0):
+    """Rate-coded spikes (steps, 10) for network_spiking.yaml: sample k of ``x``
+    sets the rates ``max(0, R0 + GAIN * x_k)`` Hz for HOLD steps; each input
+    emits a spike whenever its phase accumulator (random start) passes 1.
+    Returns ``(spikes, rates)`` (rates: (samples, 10) in Hz)."""
+    rates = np.clip(SPIKING_R0 + SPIKING_GAIN * x[:SPIKING_SAMPLES], 0.0, None)
+    per_step = np.repeat(rates, SPIKING_HOLD, axis=0) / 1000.0
+    acc = np.random.default_rng(seed).uniform(0.0, 1.0, size=rates.shape[1])
+    spikes = np.zeros(per_step.shape, bool)
+    for t in range(per_step.shape[0]):
+        acc += per_step[t]
+        spikes[t] = acc >= 1.0
+        acc[spikes[t]] -= 1.0
+    return spikes, rates
+
+
+def rate_pc1(rates):
+    """The first principal component of the input rates (the spiking part's target)."""
+    return principal_components(np.cov(np.asarray(rates, float).T, bias=True))[1][:, 0]
+
+
 def principal_components(C):
     ev, V = np.linalg.eigh(C)
     return ev[::-1], V[:, ::-1]
@@ -81,6 +115,58 @@ def run(ctx):
     ctx.extra["weights"] = {k: res.weights[k].tolist() for k in res.weights}
     if ctx.out is not None:
         _plots(ctx, res, pcs)
+
+
+def run_spiking(ctx):
+    """Part ``spiking``: network_spiking.yaml; see the module docstring."""
+    net = ctx.load("network_spiking.yaml")
+    pc1 = rate_pc1(np.load(ctx.folder / "network_spiking.npz")["rates"])
+    steps = SPIKING_SHORT_STEPS if ctx.short else None
+    res = ctx.run(net, steps=steps)
+    w = res.weights["w"][0]
+    times, hist = res.weight_history("w")
+    W = hist[:, 0, :]
+    cos = np.abs(W @ pc1) / np.maximum(np.linalg.norm(W, axis=1), 1e-12)
+    tail = cos[len(cos) // 2:]
+    ctx.metric("spiking_cos_pc1", abs_cosine(w, pc1), "spiking: |cos(w, PC1 of the input rates)| at the end",
+               "1 (Oja 1982, rate form)")
+    ctx.metric("spiking_cos_pc1_mean", float(tail.mean()),
+               "spiking: |cos(w, PC1)| averaged over the second half", "1")
+    ctx.metric("spiking_norm_w", np.linalg.norm(w), "spiking: |w|", "-")
+    ctx.metric("spiking_rate_hz", res.spikes["y"].mean() * 1000.0 / res.dt, "spiking: output rate (Hz)", "-")
+    ctx.note(f"spiking variant: {steps or net.run.steps} steps; rule dw = {net.projections['w'].rule.dw}; "
+             "random weights score |cos| ~ 0.3, the learned vector's sign is arbitrary")
+    ctx.extra["spiking_weights"] = w.tolist()
+    ctx.extra["spiking_cos_history"] = {"times": times.tolist(), "cos": cos.tolist()}
+    if ctx.out is not None:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
+        ax = axes[0]
+        pc = pc1 * np.sign(pc1 @ w) * np.linalg.norm(w)
+        ax.bar(np.arange(len(w)) - 0.2, w, 0.4, label="w (learned)")
+        ax.bar(np.arange(len(w)) + 0.2, pc, 0.4, label="PC1 x |w|", color="k", alpha=0.6)
+        ax.set_xlabel("input")
+        ax.legend(fontsize=7)
+        ax.set_title(f"|cos| = {abs_cosine(w, pc1):.3f}")
+        ax = axes[1]
+        ax.plot((times + 1) / 1000.0, cos, label="|cos(w, PC1)|")
+        ax.plot((times + 1) / 1000.0, np.linalg.norm(W, axis=1), "--", lw=0.8, label="|w|")
+        ax.set_xlabel("steps (thousands)")
+        ax.legend(fontsize=7)
+        fig.suptitle(f"oja_pca (spiking) on {ctx.run_label}{' (short)' if ctx.short else ''}")
+        fig.tight_layout()
+        p = ctx.plot_path("spiking_weights")
+        fig.savefig(p, dpi=110)
+        plt.close(fig)
+        ctx.add_plot(p)
+
+
+#: parts that run alone: run_sim("oja_pca", part="spiking")
+PARTS = {"spiking": run_spiking}
 
 
 def _plots(ctx, res, pcs):
@@ -127,3 +213,6 @@ if __name__ == "__main__":
         X, C = make_data()
         np.savez_compressed(HERE / "network.npz", x=X, covariance=C)
         print("wrote", HERE / "network.npz", X.shape)
+        spikes, rates = make_spiking_data(X)
+        np.savez_compressed(HERE / "network_spiking.npz", spikes=spikes, rates=rates)
+        print("wrote", HERE / "network_spiking.npz", spikes.shape)
