@@ -122,6 +122,9 @@ def _check_factors(p, rule, lr, ctx) -> str | None:
     engine_vars = set(lr.pre_traces) | set(lr.post_traces) | set(lr.synaptic) | set(lr.dependencies[:2])
     hw = ctx.get("label", "target's")
     for f in p.factors:
+        if f.var == "d":
+            return (f"d (the voltage of a dendritic branch) is not a {hw} learning-engine variable: the target has "
+                    "no multi-compartment neuron, and a neuron's state never reaches the synapse")
         if f.fn:
             how = ("compile with approximate=True to replace it by a polynomial (a sum of products)"
                    if f.var in ctx["traces"] else
@@ -132,9 +135,6 @@ def _check_factors(p, rule, lr, ctx) -> str | None:
         if f.var == "v":
             return (f"v is not a {hw} learning-engine variable: the post neuron's state never reaches the synapse; "
                     f"the engine reads only spikes, traces ({', '.join(lr.pre_traces + lr.post_traces)}), w and e")
-        if f.var == "d":
-            return (f"d (the voltage of a dendritic branch) is not a {hw} learning-engine variable: the target has "
-                    "no multi-compartment neuron, and a neuron's state never reaches the synapse")
         if f.var == "r":
             if ctx.get("r") is None:
                 return ctx.get("r_problem") or "r has no route to the engine on this target"
