@@ -55,6 +55,32 @@ def test_yaml_round_trip_is_lossless(tmp_path):
     _same_results(nh.run(net), nh.run(back))
 
 
+def test_yaml_round_trip_lif_dendritic(tmp_path):
+    """every_node plus the multi-compartment neuron (lif_dendritic), a projection on a
+    branch with a rule reading d, and its branch probes (kept out of every_node_doc
+    because only the reference float backend runs it)."""
+    doc = every_node_doc()
+    doc["populations"]["dend"] = {"type": "lif_dendritic", "n": 2, "du": 0.5, "dv": 0.05, "vth": 20.0, "branches": 3,
+                                  "dd": 0.1, "plateau_threshold": 1.5, "plateau_amplitude": 40.0,
+                                  "plateau_steps": 20, "coupling": [0.01, 0.005, 0.002], "refractory": 1}
+    doc["projections"]["p_dend"] = {"pre": "po", "post": "dend", "branch": 2, "sign": "excitatory",
+                                    "weights": {"init": "uniform", "low": 0.0, "high": 0.5}, "bounds": [0, 1],
+                                    "rule": {"template": "custom", "dw": "0.01*u*x1*g(d) - 0.001*x0*w",
+                                             "traces": {"x1": {"tau": 20}},
+                                             "functions": {"g": {"name": "relu", "theta": 30}}}}
+    doc["projections"]["p_soma"] = {"pre": "po2", "post": "dend", "weights": {"init": "constant", "value": 0.3}}
+    doc["probes"]["bv"] = {"target": "dend", "var": "branch_v"}
+    doc["probes"]["pl"] = {"target": "dend", "var": "plateau", "every": 3}
+    net = from_dict(doc)
+    back = load(save(net, tmp_path / "net.yaml"))
+    assert json.dumps(to_dict(back), sort_keys=True) == json.dumps(to_dict(net), sort_keys=True)
+    assert back.populations["dend"].type == "lif_dendritic" and back.projections["p_dend"].branch == 2
+    assert back.projections["p_soma"].branch is None
+    a, b = nh.run(net), nh.run(back)
+    _same_results(a, b)
+    assert a.probes["bv"].data.shape == (120, 2, 3)
+
+
 def test_round_trip_keeps_every_rule_equation(tmp_path):
     net = from_dict(every_node_doc())
     back = load(save(net, tmp_path / "n.yaml"))
