@@ -473,6 +473,7 @@ class _Compiler:
             for C0, _, _, sh, _ in _coeff_terms_r(rule, ctx, lr):
                 tf.scale *= exact_scale(C0, lr, sh, max_factor=2.0)
                 break
+            _shrink_third_factor(tf, rule, ctx, lr, self.opts["compensate_product_shift"])
             self._report_third_factor(k, tf)
         for t, tm in pp.traces.items():
             fr = tm.impulse_frac
@@ -539,6 +540,27 @@ class _Compiler:
         lo, hi = tf.range
         scale = (hi / r_max) if r_max > 0 else 1.0
         return ThirdFactorMap(name, slot, scale, lo, hi, r_max), None
+
+
+def _shrink_third_factor(tf, rule, ctx, lr, compensate):
+    """Halve r's scale while a product that reads r has a coefficient below the
+    engine's resolution (or further off than ``max_error``) and r's largest value
+    still maps to at least one unit.  r's full 7-bit range makes every r product's
+    coefficient per unit ~100x smaller; for a gate (r in {0, 1}) or a coarse r that
+    range buys nothing, and small learning rates (a fraction of a weight LSB per
+    spike, rounded stochastically) then round to 0.  The resolution of r that
+    results is in the report."""
+    from .rules import quantize_coeff
+
+    def bad():
+        for C, _, _, sh, _ in _coeff_terms_r(rule, ctx, lr):
+            _, _, _, err, status = quantize_coeff(C, sh, lr, compensate)
+            if status != "ok" or err > ctx["max_error"]:
+                return True
+        return False
+
+    while tf.r_max * tf.scale / 2 >= 1 and bad():
+        tf.scale /= 2
 
 
 def _coeff_terms_r(rule, ctx, lr):
