@@ -44,7 +44,8 @@ from pathlib import Path
 from .errors import NeurohebbError, known
 
 #: the issue's order; folders not listed here come after, alphabetically
-ORDER = ("song_stdp", "oja_pca", "linsker", "nonlinear_hebbian", "dendritic_gating", "assemblies")
+ORDER = ("song_stdp", "oja_pca", "linsker", "nonlinear_hebbian", "assemblies", "reversal", "iso",
+         "credit_assignment", "dendritic_gating")
 ENV = "NEUROHEBB_SIMS"
 
 
