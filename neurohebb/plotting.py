@@ -98,6 +98,6 @@ def all_plots(res, net, out_dir, stem=None) -> list[Path]:
             pass
         files.append(final_weights(res, proj, out / f"{stem}_{proj}_final_weights.png"))
     for pop, s in res.spikes.items():
-        if net.populations[pop].type in ("lif",) and s.any():
+        if net.populations[pop].type in ("lif", "lif_dendritic") and s.any():
             files.append(raster(res, pop, out / f"{stem}_{pop}_raster.png"))
     return files

@@ -121,6 +121,16 @@ def test_soma_projection_and_refractory_branches_keep_integrating():
     np.testing.assert_allclose(res.probes["d"].data[:, 0], S, rtol=1e-12)
 
 
+def test_somatic_spikes_get_a_raster_plot(tmp_path):
+    from neurohebb.plotting import all_plots
+
+    net = from_dict(_doc([[2, 3, 4, 5]], steps=30, soma_w=2.0, vth=1.5, refractory=3))
+    res = nh.run(net)
+    assert res.spikes["n"].any()
+    files = all_plots(res, net, tmp_path, stem="t")
+    assert (tmp_path / "t_n_raster.png") in [type(tmp_path)(f) for f in files]
+
+
 def test_float32_matches_float64():
     times = [[5], [5], [5], [30]]
     d64 = nh.run(from_dict(_doc(times))).probes["d"].data
