@@ -194,6 +194,24 @@ def cmd_demo(args):
         print(cmp.table())
         cmp.plot(out / f"{name}_compare.png")
         print()
+    if args.sims != "none":
+        from .sims import list_sims, run_sim
+
+        short = args.sims == "short"
+        print(f"\nseed experiments (sims/, reference:float, {'short variants' if short else 'full protocols'}; "
+              "docs/sims.md has every backend and precision)\n")
+        srows = []
+        for name, _ in list_sims():
+            try:
+                res = run_sim(name, short=short, out=out / "sims")
+            except NeurohebbError as exc:
+                srows.append([name, "error", str(exc).splitlines()[0][:80], "", ""])
+                continue
+            for r in res["rows"]:
+                if r["ok"] is not None:
+                    srows.append([name, r["label"][:70], _fmt(r["value"]), r["target"], "yes" if r["ok"] else "NO"])
+            srows.append([name, "wall time (s)", f"{res['wall_time']:.1f}", "", ""])
+        print(_table(srows, ["experiment", "metric", "value", "target", "met"]))
     print(f"plots and results in {out}/")
     return 0
 
@@ -267,6 +285,8 @@ def build_parser():
     d = sub.add_parser("demo", help="the main job: run the shipped examples, print metrics, write plots")
     d.add_argument("--out", default="out")
     d.add_argument("--seeds", type=int, default=3, help="seeds for the float vs fixed comparison")
+    d.add_argument("--sims", choices=("short", "full", "none"), default="short",
+                   help="also run the seed experiments of sims/ (default: their short variants)")
     d.set_defaults(func=cmd_demo)
     return p
 
