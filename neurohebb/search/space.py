@@ -1,0 +1,105 @@
+"""The search space: Optuna parameters <-> a rule of the algebra.
+
+Parameters (names as stored in the study):
+
+* ``<trace>.tau``: a trace's time constant (steps), when the spec searches it;
+* ``t<i>.on``: whether optional term ``i`` is present;
+* ``t<i>.sign``: +1 or -1 when the term's sign is ``both``;
+* ``t<i>.m``, ``t<i>.e``: the coefficient's mantissa magnitude and exponent,
+  ``coefficient = sign * m * 2**e`` (document units).
+
+:func:`build_rule` is a pure function of the parameters, so a stored trial can
+always be turned back into its rule.
+"""
+from __future__ import annotations
+
+from ..rules.algebra import TRACES, parse_sum
+
+
+def mantissa_range(spec, hw=None) -> tuple[int, int]:
+    """``|mantissa|`` range: the spec's, else the target's (1 .. largest
+    magnitude both signs can hold, 7 on Loihi 2)."""
+    if spec.space.mantissa is not None:
+        return tuple(spec.space.mantissa)
+    if hw is not None and hw.learning is not None:
+        lo, hi = hw.learning.mantissa
+        return 1, max(1, min(-lo, hi))
+    return 1, 7
+
+
+def suggest(trial, spec, mant) -> dict:
+    """Sample one candidate's parameters on an Optuna ``trial`` (define-by-run:
+    the mantissa, exponent and sign of an absent term are not sampled)."""
+    params = {}
+    sp = spec.space
+    used = _used_traces(spec)
+    for name, t in sp.traces.items():
+        if name not in used:
+            continue
+        if t.tau_choices is not None:
+            params[f"{name}.tau"] = trial.suggest_categorical(f"{name}.tau", list(t.tau_choices))
+        elif isinstance(t.tau, tuple):
+            params[f"{name}.tau"] = trial.suggest_int(f"{name}.tau", int(t.tau[0]), int(t.tau[1]), log=True)
+    for i, term in enumerate(sp.terms):
+        if term.optional:
+            on = trial.suggest_categorical(f"t{i}.on", [True, False])
+            params[f"t{i}.on"] = on
+            if not on:
+                continue
+        if term.sign == "both":
+            params[f"t{i}.sign"] = trial.suggest_categorical(f"t{i}.sign", [1, -1])
+        m0, m1 = term.mantissa or mant
+        e0, e1 = term.exponent or sp.exponent
+        params[f"t{i}.m"] = trial.suggest_int(f"t{i}.m", int(m0), int(m1))
+        params[f"t{i}.e"] = trial.suggest_int(f"t{i}.e", int(e0), int(e1))
+    return params
+
+
+def _used_traces(spec) -> set:
+    out = set()
+    for term in spec.space.terms:
+        for p in parse_sum("1*" + term.product):
+            out |= {f.var for f in p.factors if f.var in TRACES}
+    return out
+
+
+def terms_of(spec, params) -> list[tuple[int, int, int, str]]:
+    """``[(sign, mantissa, exponent, product)]`` of the present terms."""
+    out = []
+    for i, term in enumerate(spec.space.terms):
+        if term.optional and not params.get(f"t{i}.on", False):
+            continue
+        if term.sign == "both":
+            sign = int(params[f"t{i}.sign"])
+        else:
+            sign = 1 if term.sign == "positive" else -1
+        out.append((sign, int(params[f"t{i}.m"]), int(params[f"t{i}.e"]), term.product))
+    return out
+
+
+def build_rule(spec, params) -> dict:
+    """The ``custom`` rule spec (a dict, as in YAML) of one candidate."""
+    terms = terms_of(spec, params)
+    parts = []
+    for sign, m, e, prod in terms:
+        c = f"{m}*2**{e}*{prod}"
+        parts.append(("- " if sign < 0 else "+ ") + c)
+    dw = " ".join(parts).lstrip("+ ") if parts else "0*u"
+    if dw.startswith("- "):
+        dw = "-" + dw[2:]
+    used = set()
+    for _, _, _, prod in terms:
+        for p in parse_sum("1*" + prod):
+            used |= {f.var for f in p.factors if f.var in TRACES}
+    traces = {}
+    for name in sorted(used):
+        t = spec.space.traces[name]
+        tau = params.get(f"{name}.tau", t.tau)
+        traces[name] = {"impulse": float(t.impulse), "tau": float(tau)}
+    return {"template": "custom", "timing": spec.space.timing, "dw": dw, "traces": traces}
+
+
+def describe(rule: dict) -> str:
+    """One line: the rule's dw and its trace time constants."""
+    tr = ", ".join(f"tau_{k}={v['tau']:g}" for k, v in rule.get("traces", {}).items())
+    return f"dw = {rule['dw']}" + (f"  ({tr})" if tr else "")
