@@ -161,6 +161,18 @@ def test_rule_factor_d_closed_form():
     assert res.weights["b0"][0, 3] == 1.0
 
 
+def test_rule_factor_d_in_event_products():
+    """dw = c*x0*(d - 1): event-driven kernel; each arriving spike adds c*(d[t] - 1) with
+    d the branch voltage of the arrival step (which already includes that spike)."""
+    c = 0.01
+    times = [[5, 9], [5], [5], [30]]
+    res = nh.run(from_dict(_doc(times, rule={"template": "custom", "dw": f"{c}*x0*(d - 1)"})))
+    D = res.probes["d"].data[:, 0, 0]
+    expected = [1.0 + c * sum(D[t + 1] - 1 for t in ts) for ts in times]
+    np.testing.assert_allclose(res.weights["b0"][0], expected, rtol=1e-12)
+    assert D[6] == pytest.approx(3.0 + AMP)     # the plateau step reads the plateau
+
+
 def test_rule_factor_d_is_the_branch_of_the_projection():
     rule = {"template": "custom", "dw": "0.001*u*d"}
     doc = _doc([[5], [5], [5], [30]], rule=rule)
