@@ -548,8 +548,8 @@ def _shrink_third_factor(tf, rule, ctx, lr, compensate):
     still maps to at least one unit.  r's full 7-bit range makes every r product's
     coefficient per unit ~100x smaller; for a gate (r in {0, 1}) or a coarse r that
     range buys nothing, and small learning rates (a fraction of a weight LSB per
-    spike, rounded stochastically) then round to 0.  The resolution of r that
-    results is in the report."""
+    spike, rounded stochastically) then round to 0.  After shrinking, r's largest
+    value maps to an integer.  The resolution of r that results is in the report."""
     from .rules import quantize_coeff
 
     def bad():
@@ -559,8 +559,13 @@ def _shrink_third_factor(tf, rule, ctx, lr, compensate):
                 return True
         return False
 
+    shrunk = False
     while tf.r_max * tf.scale / 2 >= 1 and bad():
         tf.scale /= 2
+        shrunk = True
+    if shrunk:
+        # r's largest value on an integer (a gate's 1 is then exact; smaller scale, larger coefficients)
+        tf.scale = max(1, math.floor(tf.r_max * tf.scale)) / tf.r_max
 
 
 def _coeff_terms_r(rule, ctx, lr):
