@@ -122,3 +122,30 @@ def test_third_factor_scale_shrinks_for_a_small_gated_rule():
     w = res.probes["w"].data
     assert np.array_equal(w[499], np.full_like(w[499], w[0].flat[0]))   # no change while gated off
     assert not np.array_equal(w[-1], w[499])                             # learning after the gate opens
+
+
+# --------------------------------------------------------------- reference vs nengo (docs/sims.md)
+@pytest.mark.skipif(not nh.backends.available("nengo"), reason="nengo is not installed")
+def test_nengo_float_equals_reference_on_form_and_bind_phases():
+    """docs/sims.md: the whole short protocol on nengo:float gives the reference's metrics
+    (measured: identical to every printed digit, ~170 s on a loaded machine); here, faster,
+    5 training presentations and the first CREATE window (1300 steps, gated C<->V learning):
+    identical spikes in every population and weights within 1e-12."""
+    mod = load_experiment("assemblies")
+    net = nh.load(sims_root() / "assemblies" / "network.yaml")
+    form = mod.form_doc(net, 5)
+    ref1 = nh.run(form, progress=False)
+    ng1 = nh.run(form, backend="nengo", progress=False)
+    for k in ref1.spikes:
+        assert np.array_equal(ref1.spikes[k], ng1.spikes[k]), k
+    for k in ("in_cE", "cE_cE"):
+        assert np.abs(ref1.weights[k] - ng1.weights[k]).max() < 1e-12, k
+    b = mod.bind_doc(net, mod._learned(ref1, ("in_cE", "cE_cE")))
+    ref2 = nh.run(b, steps=1300, progress=False)
+    ng2 = nh.run(b, backend="nengo", steps=1300, progress=False)
+    assert ref2.spikes["vE"].sum() > 500 and ref2.spikes["inh_v"].sum() == 300
+    for k in ref2.spikes:
+        assert np.array_equal(ref2.spikes[k], ng2.spikes[k]), k
+    for k in ("cE_vE", "vE_cE", "vE_vE"):
+        assert np.abs(ref2.weights[k] - ref2.initial_weights[k]).max() > 1e-3, k     # it learned
+        assert np.abs(ref2.weights[k] - ng2.weights[k]).max() < 1e-12, k
