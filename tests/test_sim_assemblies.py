@@ -149,3 +149,10 @@ def test_nengo_float_equals_reference_on_form_and_bind_phases():
     for k in ("cE_vE", "vE_cE", "vE_vE"):
         assert np.abs(ref2.weights[k] - ref2.initial_weights[k]).max() > 1e-3, k     # it learned
         assert np.abs(ref2.weights[k] - ng2.weights[k]).max() < 1e-12, k
+
+
+def test_document_compiles_for_loihi2_with_the_gate_closed():
+    """The document as it stands (learn_v = 0 throughout) compiles; the report says r is 0."""
+    prog, rep = compile_network(sims_root() / "assemblies" / "network.yaml", hardware="loihi2")
+    assert prog.projections["cE_vE"].third_factor.r_max == 0
+    assert "r is 0 over the whole run" in rep.format()

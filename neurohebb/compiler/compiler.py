@@ -501,8 +501,9 @@ class _Compiler:
                                                   f"1 unit = {1 / tf.scale:.4g}")
         self.report.add(f"modulators.{tf.modulator} (as {tf.slot} of {k})", tf.r_max,
                         f"{tf.r_max * tf.scale:.4g}", tf.r_max,
-                        f"resolution {1 / tf.scale:.3g} ({1 / (tf.scale * tf.r_max):.2%} of the largest |r|); "
-                        "rounded to nearest each step")
+                        (f"resolution {1 / tf.scale:.3g} ({1 / (tf.scale * tf.r_max):.2%} of the largest |r|); "
+                         "rounded to nearest each step") if tf.r_max > 0 else
+                        "r is 0 over the whole run: the products that read it never change w")
 
     def _tag_map(self, k, rule, pp) -> TagMap:
         lr = self.hw.learning
