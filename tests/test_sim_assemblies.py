@@ -156,3 +156,21 @@ def test_document_compiles_for_loihi2_with_the_gate_closed():
     prog, rep = compile_network(sims_root() / "assemblies" / "network.yaml", hardware="loihi2")
     assert prog.projections["cE_vE"].third_factor.r_max == 0
     assert "r is 0 over the whole run" in rep.format()
+
+
+@pytest.mark.skipif(not nh.backends.available("lava"), reason="lava is not installed")
+def test_lava_fixed_is_bit_identical_on_the_gated_binding_phase():
+    """docs/sims.md: Lava's fixed-point models (Loihi3FLearningRule, r in y3) give the
+    reference fixed run's spikes and weights bit for bit over the start of CREATE."""
+    mod = load_experiment("assemblies")
+    net = nh.load(sims_root() / "assemblies" / "network.yaml")
+    r1 = nh.run(mod.form_doc(net, 1), steps=200, progress=False)
+    b = mod.bind_doc(net, mod._learned(r1, ("in_cE", "cE_cE")))
+    ref = nh.run(b, precision="fixed", steps=200, progress=False)
+    lv = nh.run(b, backend="lava", precision="fixed", steps=200, progress=False)
+    assert ref.spikes["vE"].sum() > 100
+    for k in ref.spikes:
+        assert np.array_equal(ref.spikes[k], lv.spikes[k]), k
+    for k in ("cE_vE", "vE_cE", "vE_vE"):
+        assert not np.array_equal(ref.weights[k], ref.initial_weights[k]), k
+        assert np.array_equal(ref.weights[k], lv.weights[k]), k
