@@ -24,7 +24,7 @@ from __future__ import annotations
 import itertools
 import math
 
-from ..rules.algebra import Factor, Product, format_sum
+from ..rules.algebra import NONLOCAL_VARS, Factor, Product, format_sum
 from .program import HwFactor, HwProduct, mantissa_exponent
 
 INF = math.inf
@@ -122,6 +122,12 @@ def _check_factors(p, rule, lr, ctx) -> str | None:
     engine_vars = set(lr.pre_traces) | set(lr.post_traces) | set(lr.synaptic) | set(lr.dependencies[:2])
     hw = ctx.get("label", "target's")
     for f in p.factors:
+        if f.var in NONLOCAL_VARS:
+            what = ("per-synapse Gaussian noise" if f.var == "xi" else
+                    f"a variable of the partner projection {rule.partner!r} (weight transport / another population's "
+                    "activity)")
+            return (f"{f.var} is non-local: {what} is not a {hw} learning-engine variable; a synapse reads only its "
+                    "own w, e, its pre/post spikes and traces; run the rule on the reference backend in float")
         if f.var == "d":
             return (f"d (the voltage of a dendritic branch) is not a {hw} learning-engine variable: the target has "
                     "no multi-compartment neuron, and a neuron's state never reaches the synapse")
@@ -286,7 +292,7 @@ def _coeff_terms(rule, traces, ctx, lr):
             mult: dict[str, int] = {}
             typ = 1.0  # typical magnitude of the non-trace factors
             for f in p.factors:
-                if f.fn or f.var == "v" or (f.var == "r" and ctx.get("r") is None):
+                if f.fn or f.var in ("v",) + NONLOCAL_VARS or (f.var == "r" and ctx.get("r") is None):
                     raise KeyError
                 C /= _factor_scale(f.var, ctx)
                 if f.var in traces:

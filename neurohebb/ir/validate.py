@@ -174,6 +174,7 @@ def check(net) -> list[tuple[str, str]]:
             elif pr.rule.modulator is not None:
                 problems.append((f"{path}.rule.modulator", f"the rule ({rule.template}) does not read r; remove the modulator or use a rule with r"))
             fvars = {f.var for p in rule.products() for f in p.factors if f.fn}
+            _check_partner(net, name, pr, used | fvars, sizes, problems)
             if "v" in used or "v" in fvars:
                 if post_t not in ("lif", "rate", "lif_dendritic"):
                     problems.append((f"{path}.rule", "the rule reads v, which needs a lif, lif_dendritic or rate post population"))
@@ -230,3 +231,35 @@ def validate(net, source: str | None = None):
     if problems:
         raise NetworkError(problems, source)
     return net
+
+
+def _check_partner(net, name, pr, used, sizes, problems):
+    """The non-local partner variables (wT, xp, vp, bx, bv) need a partner projection
+    running the other way (its pre as large as this post, its post as this pre)."""
+    from ..rules.algebra import PARTNER_VARS
+
+    path = f"projections.{name}.rule.partner"
+    reads = [v for v in PARTNER_VARS if v in used]
+    partner = getattr(pr.rule, "partner", None)
+    if not reads:
+        if partner is not None:
+            problems.append((path, f"the rule ({pr.rule.template}) reads no partner variable ({', '.join(PARTNER_VARS)}); "
+                                   "remove partner"))
+        return
+    if partner is None:
+        problems.append((path, f"the rule reads {', '.join(reads)} (non-local: another projection's weight or "
+                               f"activity); name that projection in partner (known: {known(net.projections)})"))
+        return
+    if partner not in net.projections:
+        problems.append((path, f"unknown projection {partner!r}; known: {known(net.projections)}"))
+        return
+    q = net.projections[partner]
+    if sizes.get(q.pre) != sizes.get(pr.post) or sizes.get(q.post) != sizes.get(pr.pre):
+        problems.append((path, f"{partner!r} ({q.pre} -> {q.post}, {sizes.get(q.pre)} -> {sizes.get(q.post)} neurons) "
+                               f"must run the other way: its pre as large as {pr.post!r} ({sizes.get(pr.post)}) and its "
+                               f"post as {pr.pre!r} ({sizes.get(pr.pre)})"))
+    elif "vp" in used or "bv" in used:
+        qt = net.populations[q.post].type
+        if qt not in ("lif", "rate", "lif_dendritic"):
+            problems.append((path, f"vp/bv read the state v of {partner!r}'s post {q.post!r}, which is a {qt} source "
+                                   "without one; use a lif or rate population"))

@@ -6,6 +6,7 @@ returns the :class:`~.algebra.Rule` every backend consumes.
 from __future__ import annotations
 
 from .algebra import Factor, Product, Rule, RuleSyntaxError, TraceSpec, parse_sum
+from .alignment import Alignment
 from .bcm import BCM
 from .custom import Custom
 from .hebbian import Hebbian
@@ -17,7 +18,7 @@ from .stdp_triplet import StdpTriplet
 
 TEMPLATES = {
     cls.model_fields["template"].default: cls
-    for cls in (Hebbian, Oja, BCM, StdpPair, StdpTriplet, RewardStdp, NonlinearHebbian, Custom)
+    for cls in (Hebbian, Oja, BCM, StdpPair, StdpTriplet, RewardStdp, NonlinearHebbian, Alignment, Custom)
 }
 
 

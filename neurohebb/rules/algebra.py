@@ -30,6 +30,25 @@ Per synapse (post ``i``, pre ``j``) a rule is::
           variable (``functions:``); outside the Loihi algebra.
   ======  ============================================================
 
+  **Non-local partner variables** (the rule names a ``partner`` projection
+  ``P`` running the other way: ``P.pre`` has this projection's post size,
+  ``P.post`` its pre size; credit assignment, Kunin et al. 2020).  They read
+  what this synapse cannot see, so the compiler, the fixed-point mode, Lava
+  and Nengo refuse them; the reference float backend runs them:
+
+  ======  ============================================================
+  wT      the partner's weight ``W_P[j, i]`` (the transposed weight)
+  xp      (post level) the partner's arriving pre activity at ``i``
+  vp      (pre level) the partner's post state ``v`` at ``j``
+  bx      (pre level) ``sum_i w_ij xp_i``: xp sent back through this
+          projection's own weights
+  bv      (post level) ``sum_j w_ij vp_j``: vp sent through them
+  xi      a fresh standard normal number per synapse and step (noise)
+  ======  ============================================================
+
+  Partner variables (and ``xi``) are read before any learning of the step:
+  ``wT`` is ``W_P`` before its own update in this step.
+
 * traces: ``z[t] = exp(-1/tau) * z[t-1] + impulse * a[t]`` with ``a`` the
   (arriving) pre or the post activity; ``tau = 0`` means no memory
   (``z[t] = impulse * a[t]``, a rate read-out).  ``tau`` is in steps.
@@ -59,9 +78,12 @@ DEPENDENCIES = ("x0", "y0", "u")
 PRE_TRACES = ("x1", "x2")
 POST_TRACES = ("y1", "y2", "y3")
 TRACES = PRE_TRACES + POST_TRACES
-POST_LEVEL = POST_TRACES + ("r", "v", "d")
-PRE_LEVEL = PRE_TRACES
-SYNAPTIC = ("w", "e")
+POST_LEVEL = POST_TRACES + ("r", "v", "d") + ("xp", "bv")
+PRE_LEVEL = PRE_TRACES + ("vp", "bx")
+SYNAPTIC = ("w", "e") + ("wT", "xi")
+#: non-local variables: need the rule's ``partner`` projection (xi: noise, no partner)
+PARTNER_VARS = ("wT", "xp", "vp", "bx", "bv")
+NONLOCAL_VARS = PARTNER_VARS + ("xi",)
 FACTOR_VARS = PRE_LEVEL + POST_LEVEL + SYNAPTIC
 ALL_VARS = DEPENDENCIES + FACTOR_VARS
 TIMINGS = ("exclusive", "inclusive")
@@ -134,6 +156,12 @@ class Rule:
     timing: str = "exclusive"
     modulator: str | None = None
     template: str = "custom"
+    partner: str | None = None  # the projection whose variables wT, xp, vp, bx, bv read
+
+    def nonlocal_vars(self) -> list[str]:
+        """The non-local variables (:data:`NONLOCAL_VARS`) the rule reads, in order."""
+        used = self.used_vars()
+        return [v for v in NONLOCAL_VARS if v in used]
 
     def products(self):
         return self.dw + self.de

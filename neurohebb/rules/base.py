@@ -37,4 +37,4 @@ class RuleParams(Model):
         de = [p for p in de if p.coeff != 0]
         rule = Rule(tuple(dw), tuple(de), tr, dict(functions or {}), self.timing, self.modulator, self.template)
         return Rule(rule.dw, rule.de, {k: t for k, t in tr.items() if k in used}, rule.functions,
-                    rule.timing, rule.modulator, rule.template)
+                    rule.timing, rule.modulator, rule.template, getattr(self, "partner", None))

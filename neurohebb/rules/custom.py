@@ -6,6 +6,8 @@
       de: null                      # optional eligibility update
       traces: {x1: {impulse: 1, tau: 20}, y1: {impulse: 1, tau: 20}}
       functions: {h: {name: rect_power, theta: 1, power: 2}}
+      partner: null                 # a projection running the other way, for the
+                                    # non-local variables wT, xp, vp, bx, bv
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ class Custom(RuleParams):
     de: Optional[str] = None
     traces: Dict[str, Trace] = {}
     functions: Dict[str, Nonlinearity] = {}
+    partner: Optional[str] = None  # the projection read by the non-local variables wT, xp, vp, bx, bv
 
     @field_validator("traces")
     @classmethod

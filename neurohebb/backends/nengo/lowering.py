@@ -265,6 +265,12 @@ def build(network, seed=None, steps=None, *, net=None, on_chip=(), record_rules=
             rule_type = None
             if pr.rule is not None:
                 rule = pr.rule.expand()
+                if rule.nonlocal_vars():
+                    raise UnsupportedFeature(
+                        f"nengo backend: projections.{name}.rule reads the non-local variable(s) "
+                        f"{', '.join(rule.nonlocal_vars())} (partner {rule.partner!r}); a Nengo learning rule sees "
+                        "only its own connection's pre, post, weights and one modulator input; run it on the "
+                        "reference backend (float)")
                 r_size = 0
                 if "r" in rule.used_vars():
                     r_size = h.modulators[rule.modulator].size_out

@@ -16,7 +16,7 @@ from ...errors import UnsupportedFeature
 from ...externals import bind, check_activity, external_populations
 from ...ir.validate import size, validate
 from ...result import ProbeData, Result
-from . import kernels
+from . import kernels, nonlocal_rules
 from .build import SourceTrain, initial_weights
 
 NAME = "reference"
@@ -163,7 +163,11 @@ class _Proj:
         self.E = np.zeros_like(W) if r.de else W
         self.has_u = any(p.dep == "u" for p in r.products())
         clipped = bool(np.isfinite(self.lo) or np.isfinite(self.hi))
-        self.dense_k, self.events_k, L = kernels.kernels_for(r, mask is not None, clipped, parallel, dtype.name)
+        if r.nonlocal_vars():  # partner variables: numpy evaluation (nonlocal_rules)
+            self.dense_k = self.events_k = None
+            L = kernels.Layout(r)
+        else:
+            self.dense_k, self.events_k, L = kernels.kernels_for(r, mask is not None, clipped, parallel, dtype.name)
         self.layout = L
 
         def trace_arrays(names, n):
@@ -213,6 +217,8 @@ class _Proj:
         """Traces, the rule for this step, and out += W(t+1) @ xnext."""
         kernels.update_traces(self.XTa, self.XTb, self.xdec, self.ximp, x_arr)
         kernels.update_traces(self.YTa, self.YTb, self.ydec, self.yimp, y)
+        if self.dense_k is None:
+            return nonlocal_rules.learn(self, x_arr, y, r, v, xnext, out, d)
         L = self.layout
         for row, key in enumerate(L.pv):
             self.PV[row] = self._values(key, r, v, d)
@@ -318,6 +324,8 @@ def run(network, precision="float", seed=None, steps=None, progress=None, parall
         init_w[name] = W.copy()
         projs[name] = _Proj(name, spec, W, mask, pops[spec.pre], pops[spec.post], dtype, parallel)
     mods = {name: _Mod(name, spec, steps, dtype, pops) for name, spec in network.modulators.items()}
+    nonlocal_rules.setup(projs, seed)
+    nl_pairs = nonlocal_rules.users(projs)
 
     # ring buffer of outputs per population: buf[name][s % depth] = output of step s
     # (slots not yet written are zero, so nothing arrives before the start)
@@ -355,6 +363,8 @@ def run(network, precision="float", seed=None, steps=None, progress=None, parall
         for name, m in mod_list:
             r_now[name] = m.step(t, prev_out)
         # 3: learning, and the input of step t+1 (W(t+1) @ a_pre[t - delay])
+        if nl_pairs:
+            nonlocal_rules.snapshot(nl_pairs, buf, t)
         for pr, b, d, delay, post, plastic, modname in proj_list:
             x_next = b[(t - delay) % d]
             target = next_input[post.name] if pr.branch is None else post.bnext[pr.branch]

@@ -1,0 +1,282 @@
+"""credit_assignment: Kunin et al. (2020), credit assignment without weight symmetry.
+
+network.yaml: a 64-64-10 rate network (sigmoid hidden layer, linear output) learns
+scikit-learn's 8x8 digits by one SGD step per sample on |label - out|^2 / 2; the
+output error and the backward signal ``back = B err`` are rate populations, and
+they reach the forward rules as per-post third factors.  The backward weights
+``b_out`` learn with the ``alignment`` template (Kunin et al.'s primitives); the
+document holds Symmetric Alignment.
+
+Metrics of the rule in the document as loaded (what the rule search of issue 9
+substitutes and reads): ``accuracy`` (test accuracy of the trained weights on the
+540 held-out digits), ``alignment_deg`` (final angle between W2^T and B, degrees),
+``alignment_mean_deg`` (mean angle over the probes of training).  The comparison
+of rule sets adds ``acc_<set>`` and ``angle_<set>`` per rule set (backprop,
+feedback alignment, SA, AA, weight mirror, information alignment and the single
+primitives) and ``acc_noise_<set>_<sigma>`` for Gaussian noise in the B updates.
+
+    python sims/credit_assignment/experiment.py --make-data    # regenerate network.npz
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+NAME = "credit_assignment"
+DESCRIPTION = ("Kunin et al. 2020: a 64-64-10 rate network learns digits with backward weights B trained by "
+               "Decay/Amp/Null/Sparse/Self (SA, AA) vs backprop and feedback alignment")
+
+HERE = Path(__file__).resolve().parent
+K = 6              # steps per sample
+G = 100.0          # gate offset of the error pathway (|label - out| must stay below it)
+EPOCHS = 5
+SHORT_SAMPLES = 1257     # one epoch
+N_TEST = 540
+HIDDEN = 64
+
+#: the rules of b_out compared (alignment template fields; None: no rule = feedback alignment)
+RULE_SETS = {
+    "backprop": dict(eta=0.5, decay=1.0, self=2.0),
+    "feedback_alignment": None,
+    "symmetric_alignment": dict(eta=0.05, decay=1.0, self=2.0),
+    "activation_alignment": dict(eta=0.015, sparse=1.0, amp=2.0),
+    "weight_mirror": dict(eta=0.015, decay=1.0, amp=1.0),
+    "information_alignment": dict(eta=0.015, amp=2.0, null=1.0, decay=1.0),
+    "decay": dict(eta=0.05, decay=1.0),
+    "self": dict(eta=0.05, self=2.0),
+    "amp": dict(eta=0.015, amp=2.0),
+    "sparse": dict(eta=0.015, sparse=1.0),
+    "null": dict(eta=0.015, null=1.0),
+}
+SHORT_SETS = ("backprop", "feedback_alignment", "symmetric_alignment", "activation_alignment")
+LABELS = {
+    "backprop": "backprop (B = W^T copied)",
+    "feedback_alignment": "feedback alignment (B fixed)",
+    "symmetric_alignment": "Symmetric Alignment (Decay + Self)",
+    "activation_alignment": "Activation Alignment (Sparse + Amp)",
+    "weight_mirror": "weight mirror (Decay + Amp)",
+    "information_alignment": "information alignment (Amp + Null + Decay)",
+    "decay": "Decay only", "self": "Self only", "amp": "Amp only", "sparse": "Sparse only", "null": "Null only",
+}
+LOCAL = {"decay", "amp", "null", "weight_mirror", "information_alignment"}
+NOISE_SETS = ("backprop", "symmetric_alignment", "activation_alignment")
+NOISE_SIGMAS = (0.3, 1.0, 3.0)
+
+
+# ------------------------------------------------------------------ data
+def digits_split(seed=0):
+    """scikit-learn's digits / 16 with a bias unit: (x_train, y_train, x_test, y_test)."""
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    d = load_digits()
+    X = np.hstack([d.data / 16.0, np.ones((len(d.data), 1))])
+    xtr, xte, ytr, yte = train_test_split(X, d.target, test_size=N_TEST, random_state=seed, stratify=d.target)
+    return xtr, ytr, xte, yte
+
+
+def presentation(x, y):
+    """The arrays of one pass over (x, y), K steps per sample (see network.yaml)."""
+    n = len(x)
+    X = np.repeat(x, K, axis=0)
+    onehot = np.eye(10)[y]
+    phase = np.tile(np.arange(K), n)
+    T = np.repeat(onehot, K, axis=0) + np.where(phase == 2, G, -G)[:, None]
+    gate = np.where(phase == 3, G, 0.0)[:, None]
+    gate_b = (phase == 2).astype(float)
+    return X, T, gate, gate_b
+
+
+def make_data():
+    xtr, ytr, xte, yte = digits_split()
+    order = np.random.default_rng(7).permutation(len(xtr))
+    xtr, ytr = xtr[order], ytr[order]
+    X, T, gate, gate_b = presentation(xtr, ytr)
+    return dict(x=X, target=T, gate=gate, gate_b=gate_b, x_train=xtr, y_train=ytr, x_test=xte, y_test=yte)
+
+
+# ------------------------------------------------------------------ network helpers
+def set_rule(net, params, noise=0.0):
+    """Give b_out the alignment rule ``params`` (None: no rule, feedback alignment)."""
+    from neurohebb.rules.alignment import Alignment
+
+    if params is None:
+        net.projections["b_out"].rule = None
+        net.modulators.pop("gate_b", None)
+        return net
+    partner = "w_out" if any(params.get(k) for k in ("self", "amp", "sparse", "null")) else None
+    net.projections["b_out"].rule = Alignment(partner=partner, modulator="gate_b", noise=noise, **params)
+    return net
+
+
+def forward(W1, W2, x):
+    h = 1.0 / (1.0 + np.exp(-(x @ W1.T)))
+    return h, h @ W2.T
+
+
+def accuracy(W1, W2, x, y):
+    return float((forward(W1, W2, x)[1].argmax(1) == y).mean())
+
+
+def angle_deg(W2, B):
+    """Angle between W2^T and B (Frobenius inner product), degrees; NaN once B has
+    decayed to (numerically) zero, where no angle is defined."""
+    nb, nw = np.linalg.norm(B), np.linalg.norm(W2)
+    if not nb > 1e-12 * nw:
+        return float("nan")
+    c = float((W2.T * B).sum() / (nw * nb))
+    return float(np.degrees(np.arccos(np.clip(c, -1.0, 1.0))))
+
+
+def train(ctx, net, steps):
+    """Run ``net`` (its b_out rule as given); returns a dict of the measures."""
+    d = np.load(ctx.folder / "network.npz")
+    res = ctx.run(net, steps=steps)
+    W1, W2, B = res.weights["w_hid"], res.weights["w_out"], res.weights["b_out"]
+    times, Wh = res.weight_history("w_out")
+    _, Bh = res.weight_history("b_out")
+    angles = np.array([angle_deg(w, b) for w, b in zip(Wh, Bh)])
+    samples = (times + 1) / K
+    ok = np.isfinite(W1).all() and np.isfinite(W2).all()
+    return {
+        "accuracy": accuracy(W1, W2, d["x_test"], d["y_test"]) if ok else 0.0,
+        "train_accuracy": accuracy(W1, W2, d["x_train"], d["y_train"]) if ok else 0.0,
+        "alignment_deg": angle_deg(W2, B) if np.isfinite(B).all() else float("nan"),
+        "angles": angles, "samples": samples, "wall": res.wall_time,
+        "norm_ratio": float(np.linalg.norm(B) / max(np.linalg.norm(W2), 1e-300)),
+    }
+
+
+def protocol_steps(ctx, net):
+    n_train = len(np.load(ctx.folder / "network.npz")["y_train"])
+    return SHORT_SAMPLES * K if ctx.short else None, n_train
+
+
+# ------------------------------------------------------------------ run
+def run(ctx):
+    net = ctx.load()
+    steps, n_train = protocol_steps(ctx, net)
+    steps_run = steps or net.run.steps
+    epochs = steps_run / (n_train * K)
+
+    # the rule in the document as loaded (what a rule search substitutes)
+    doc = train(ctx, net, steps)
+    ctx.metric("accuracy", doc["accuracy"], "test accuracy, the document's b_out rule", "SA ~ backprop",
+               (">=", 0.85 if ctx.short else 0.93))
+    ctx.metric("alignment_deg", doc["alignment_deg"], "angle(W2^T, B) at the end (deg), the document's rule",
+               "SA aligns (B* = W^T)", ("<=", 20.0))
+    with np.errstate(all="ignore"):
+        mean_angle = float(np.nanmean(doc["angles"])) if np.isfinite(doc["angles"]).any() else float("nan")
+    ctx.metric("alignment_mean_deg", mean_angle, "mean angle(W2^T, B) over training (deg)", "")
+
+    sets = SHORT_SETS if ctx.short else tuple(RULE_SETS)
+    results = {}
+    for name in sets:
+        results[name] = train(ctx, set_rule(ctx.load(), RULE_SETS[name]), steps)
+    for name in sets:
+        r = results[name]
+        pub = {"backprop": "reference", "symmetric_alignment": "~ backprop (ImageNet)",
+               "activation_alignment": "competitive, gap grows with depth",
+               "feedback_alignment": "below backprop"}.get(name, "")
+        tgt = None
+        if name in ("backprop", "symmetric_alignment", "feedback_alignment", "activation_alignment"):
+            tgt = (">=", 0.75 if ctx.short else 0.9)
+        ctx.metric(f"acc_{name}", r["accuracy"], f"test accuracy, {LABELS[name]}", pub, tgt)
+    for name in sets:
+        r = results[name]
+        tgt = None
+        if name in ("backprop", "symmetric_alignment"):
+            tgt = ("<=", 20.0)
+        ctx.metric(f"angle_{name}", r["alignment_deg"], f"angle(W2^T, B) at the end (deg), {LABELS[name]}",
+                   {"backprop": "0", "feedback_alignment": "< 90 (alignment)"}.get(name, ""), tgt)
+    ctx.metric("sa_minus_fa_angle", results["symmetric_alignment"]["alignment_deg"]
+               - results["feedback_alignment"]["alignment_deg"], "angle SA - angle FA (deg)",
+               "SA aligns better than FA", ("<", 0.0))
+    ctx.metric("sa_minus_bp_acc", results["symmetric_alignment"]["accuracy"] - results["backprop"]["accuracy"],
+               "accuracy SA - backprop", "~ 0", ("between", -0.03, 0.03))
+
+    noise = {}
+    if not ctx.short:
+        for name in NOISE_SETS:
+            for sig in NOISE_SIGMAS:
+                r = train(ctx, set_rule(ctx.load(), RULE_SETS[name], noise=sig), steps)
+                noise[(name, sig)] = r
+                ctx.metric(f"acc_noise_{name}_{sig:g}", r["accuracy"],
+                           f"test accuracy, {LABELS[name]}, update noise sigma {sig:g}",
+                           "SA more robust than backprop" if name != "activation_alignment" else "")
+        for sig in NOISE_SIGMAS:
+            ctx.metric(f"noise_sa_minus_bp_{sig:g}", noise[("symmetric_alignment", sig)]["accuracy"]
+                       - noise[("backprop", sig)]["accuracy"], f"accuracy SA - backprop at sigma {sig:g}",
+                       "> 0 (SA more robust)", (">", 0.0) if sig >= 1.0 else None)
+
+    ctx.note(f"{steps_run} steps = {steps_run // K} samples ({epochs:.2f} epochs of {n_train} training digits), "
+             f"K = {K} steps per sample, one SGD step per sample (eta 0.1 for W1, 0.02 for W2, loss |label - out|^2/2); test: "
+             f"{N_TEST} held-out digits")
+    ctx.note("backprop here is the alignment rule with eta 0.5, decay 1, self 2: at each sample's gate step "
+             "B <- B - B + W2^T, so B = W2^T exactly when it carries that sample's error (the partner variable wT "
+             "is weight transport, non-local)")
+    ctx.note("noise: Gaussian N(0, sigma^2) per synapse and update added to the update direction of B before "
+             "eta (dB = eta (-dR/dB + sigma xi)); for backprop (eta 0.5) that is B = W2^T + sigma/2 xi, noisy weight "
+             "transport; SA (eta 0.05) averages it over ~10 updates")
+    ctx.note("one hidden layer: a deeper stack needs the product f'(v) * (B delta) at a population, which "
+             "rate neurons (v = input + bias) cannot form; f'(v) enters only the rules, as s(v) s(-v)")
+    ctx.extra["rule_sets"] = {k: {kk: (vv.tolist() if isinstance(vv, np.ndarray) else vv) for kk, vv in v.items()}
+                              for k, v in results.items()}
+    if ctx.out is not None:
+        _plots(ctx, doc, results, noise)
+
+
+def _plots(ctx, doc, results, noise):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ncol = 3 if noise else 2
+    fig, axes = plt.subplots(1, ncol, figsize=(5.2 * ncol, 4))
+    ax = axes[0]
+    for name, r in results.items():
+        ls = "--" if name in LOCAL else "-"
+        ax.plot(r["samples"], r["angles"], ls, label=LABELS[name], lw=1.2)
+    ax.set_xlabel("training samples")
+    ax.set_ylabel("angle(W2^T, B) (deg)")
+    ax.set_ylim(0, 100)
+    ax.set_title("alignment of the backward weights")
+    ax.legend(fontsize=6)
+    ax = axes[1]
+    names = list(results)
+    acc = [results[n]["accuracy"] for n in names]
+    ax.barh(range(len(names)), acc, color=["0.5" if n in LOCAL else "C0" for n in names])
+    ax.set_yticks(range(len(names)))
+    ax.set_yticklabels([LABELS[n] for n in names], fontsize=7)
+    ax.set_xlim(0, 1)
+    ax.axvline(0.1, color="r", lw=0.6)
+    ax.set_xlabel("test accuracy (grey: local rules)")
+    ax.invert_yaxis()
+    ax.set_title("accuracy per rule set")
+    if noise:
+        ax = axes[2]
+        for name in NOISE_SETS:
+            xs = [0.0] + list(NOISE_SIGMAS)
+            ys = [results[name]["accuracy"]] + [noise[(name, s)]["accuracy"] for s in NOISE_SIGMAS]
+            ax.plot(xs, ys, "o-", label=LABELS[name])
+        ax.set_xlabel("noise sigma in the B updates")
+        ax.set_ylabel("test accuracy")
+        ax.set_title("robustness to noisy updates")
+        ax.legend(fontsize=7)
+    fig.suptitle(f"credit_assignment on {ctx.run_label}{' (short)' if ctx.short else ''}")
+    fig.tight_layout()
+    p = ctx.plot_path("alignment")
+    fig.savefig(p, dpi=110)
+    plt.close(fig)
+    ctx.add_plot(p)
+
+
+if __name__ == "__main__":
+    import sys
+
+    if "--make-data" in sys.argv:
+        data = make_data()
+        np.savez_compressed(HERE / "network.npz", **data)
+        print("wrote", HERE / "network.npz", {k: v.shape for k, v in data.items()})
