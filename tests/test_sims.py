@@ -13,7 +13,8 @@ import neurohebb as nh
 from neurohebb.errors import NeurohebbError, NotExpressible
 from neurohebb.sims import format_result, list_sims, load_experiment, run_sim, sims_root
 
-EXPERIMENTS = ["song_stdp", "oja_pca", "linsker", "nonlinear_hebbian", "dendritic_gating", "reversal", "assemblies"]
+EXPERIMENTS = ["song_stdp", "oja_pca", "linsker", "nonlinear_hebbian", "dendritic_gating", "reversal", "assemblies",
+               "credit_assignment"]
 RATE_BASED = ["oja_pca", "linsker", "nonlinear_hebbian"]
 
 _cache: dict = {}
