@@ -129,8 +129,27 @@ def cmd_sims(args):
         print(_table(rows, ["experiment", "what it shows"]))
         return 0
     res = sims.run_sim(args.name, backend=args.backend, precision=args.precision, out=args.out,
-                       short=args.short, seed=args.seed)
+                       short=args.short, seed=args.seed, part=args.part)
     print(sims.format_result(res))
+    return 0
+
+
+def cmd_search(args):
+    from .search import run_search
+    from .search.space import describe
+
+    res = run_search(args.spec, out=args.out, trials=args.trials, scheduler_address=args.cluster,
+                     workers=args.workers, progress=not args.quiet, recheck=not args.no_recheck)
+    c = res.counts()
+    print(f"{len(res.rows)} candidates: " + ", ".join(f"{v} {k}" for k, v in sorted(c.items()))
+          + (f"; {res.requeued} interrupted candidate(s) re-queued" if res.requeued else ""))
+    rows = [[r["number"], f"{r['score']:.4g}", describe(r["rule"])] for r in res.top(5)]
+    if rows:
+        print(_table(rows, ["trial", "score", "rule"]))
+    for ref in res.references:
+        s = ref.get("score")
+        print(f"reference {ref['label']}: {'not expressible' if s is None else f'{s:.4g}'}")
+    print("wrote " + ", ".join(res.files) + f"; study in {res.storage}")
     return 0
 
 
@@ -267,7 +286,17 @@ def build_parser():
     sr.add_argument("--out", default="out/sims")
     sr.add_argument("--short", action="store_true", help="the short variant the tests use")
     sr.add_argument("--seed", type=int)
+    sr.add_argument("--part", help="run only this part of the experiment (e.g. oja_pca --part spiking)")
     sr.set_defaults(func=cmd_sims)
+    se = sub.add_parser("search", help="search chip-expressible learning rules for an objective (Optuna + Dask)")
+    se.add_argument("spec", help="a search spec (YAML), e.g. searches/oja_spiking.yaml; see docs/search.md")
+    se.add_argument("--out", default="out/search", help="results, plot and the resumable study (journal)")
+    se.add_argument("--trials", type=int, help="budget: candidates in the study (overrides the spec; more resumes)")
+    se.add_argument("--cluster", help="Dask scheduler address (tcp://host:port) instead of a local cluster")
+    se.add_argument("--workers", type=int, help="local Dask workers (default: the spec's)")
+    se.add_argument("--no-recheck", action="store_true", help="skip the float / Lava re-check of the best")
+    se.add_argument("--quiet", action="store_true", help="no progress bar")
+    se.set_defaults(func=cmd_search)
     en = sub.add_parser("export-nir", help="write a network document as a NIR graph (plasticity in metadata)")
     en.add_argument("file")
     en.add_argument("-o", "--output", help="the .nir file (default: FILE with .nir)")

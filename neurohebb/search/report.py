@@ -106,6 +106,13 @@ def _recheck_one(spec, rule, lava_ok):
     from .evaluate import score
 
     item = {}
+    if spec.recheck.seeds:
+        other = spec.model_copy(update={"objective": spec.objective.model_copy(update={"seeds": list(spec.recheck.seeds)})})
+        try:
+            item["score_other_seeds"], m = score(other, rule)
+            item["score_per_other_seed"] = m["score_per_seed"]
+        except NeurohebbError as exc:
+            item["score_other_seeds_error"] = str(exc)
     if spec.recheck.float:
         try:
             item["score_float"], _ = score(spec, rule, precision="float")
@@ -180,7 +187,7 @@ def _lava_txt(item):
     if "skipped" in lv:
         return f"not run ({lv['skipped']})"
     if "error" in lv:
-        return "error: " + lv["error"].splitlines()[0]
+        return "not run: " + " ".join(x.strip() for x in lv["error"].splitlines())
     fx, fl = lv["fixed"], lv["float"]
     return (f"fixed {'bit-identical' if fx['identical'] else 'DIFFERS (max |dw| %.3g)' % fx['max_abs_dw']}, "
             f"float max |dw| {fl['max_abs_dw']:.2g} ({lv['steps']} steps)")
@@ -198,25 +205,28 @@ def summary_markdown(spec, result: SearchResult) -> str:
               f"{', short protocol' if ob.short and ob.function is None else ''}; seeds {ob.seeds}). "
               f"Target: {spec.target}. Candidates: {len(result.rows)} "
               f"({', '.join(f'{v} {k}' for k, v in sorted(c.items()))}).", ""]
-    lines += ["| rank | trial | score (fixed) | score (float) | rule | engine products | Lava re-check |",
-              "|---|---|---|---|---|---|---|"]
+    oth = f"score, seeds {spec.recheck.seeds}" if spec.recheck.seeds else "other seeds"
+    lines += [f"| rank | trial | score ({spec.evaluate.precision}) | {oth} | score (float) | rule | engine products | Lava re-check |",
+              "|---|---|---|---|---|---|---|---|"]
     rc = {x["number"]: x for x in result.recheck}
     for i, r in enumerate(result.top(max(spec.recheck.top, 5)), 1):
         x = rc.get(r["number"], {})
         eng = ", ".join((r.get("compiled") or {}).get("engine", []))
-        lines.append(f"| {i} | {r['number']} | {_fmt(r['score'])} | {_fmt(x.get('score_float'))} | "
+        lines.append(f"| {i} | {r['number']} | {_fmt(r['score'])} | {_fmt(x.get('score_other_seeds'))} | "
+                     f"{_fmt(x.get('score_float'))} | "
                      f"`{describe(r['rule'])}` | `{eng}` | {_lava_txt(x) if x else '-'} |")
     if result.references:
         lines += ["", "Hand-written rules, scored the same way:", "",
-                  "| rule | score (fixed) | score (float) | definition | engine products | Lava re-check |",
-                  "|---|---|---|---|---|---|"]
+                  f"| rule | score ({spec.evaluate.precision}) | {oth} | score (float) | definition | engine products | Lava re-check |",
+                  "|---|---|---|---|---|---|---|"]
         for ref in result.references:
             if "not_expressible" in ref:
-                lines.append(f"| {ref['label']} | not expressible | - | `{describe(ref['rule'])}` | "
+                lines.append(f"| {ref['label']} | not expressible | - | - | `{describe(ref['rule'])}` | "
                              f"{ref['not_expressible'].splitlines()[0]} | - |")
                 continue
             eng = ", ".join((ref.get("compiled") or {}).get("engine", []))
-            lines.append(f"| {ref['label']} | {_fmt(ref.get('score'))} | {_fmt(ref.get('score_float'))} | "
+            lines.append(f"| {ref['label']} | {_fmt(ref.get('score'))} | {_fmt(ref.get('score_other_seeds'))} | "
+                         f"{_fmt(ref.get('score_float'))} | "
                          f"`{describe(ref['rule'])}` | `{eng}` | {_lava_txt(ref)} |")
     reasons = {}
     for r in result.rows:

@@ -43,7 +43,9 @@ def storage_path(spec, out) -> Path:
 
 
 def open_study(spec, out):
-    """The Optuna study of ``spec`` (created, or loaded to resume)."""
+    """The Optuna study of ``spec`` (created, or loaded to resume).  The
+    sampler's seed is offset by the number of trials already stored, so a
+    resumed search does not propose its first candidates again."""
     import optuna
     from optuna.storages import JournalStorage
     from optuna.storages.journal import JournalFileBackend
@@ -51,13 +53,20 @@ def open_study(spec, out):
     path = storage_path(spec, out)
     path.parent.mkdir(parents=True, exist_ok=True)
     storage = JournalStorage(JournalFileBackend(str(path)))
+    seed = spec.sampler.seed
+    try:
+        n_old = len(optuna.load_study(study_name=spec.name, storage=storage).trials)
+    except KeyError:
+        n_old = 0
+    if seed is not None:
+        seed += n_old
     if spec.sampler.name == "tpe":
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            sampler = optuna.samplers.TPESampler(seed=spec.sampler.seed, multivariate=True, group=True,
-                                                 constant_liar=True, n_startup_trials=min(10, spec.budget.trials))
+            sampler = optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True, constant_liar=True,
+                                                 n_startup_trials=spec.sampler.startup_trials)
     else:
-        sampler = optuna.samplers.RandomSampler(seed=spec.sampler.seed)
+        sampler = optuna.samplers.RandomSampler(seed=seed)
     study = optuna.create_study(study_name=spec.name, storage=storage, direction=spec.objective.direction,
                                 sampler=sampler, load_if_exists=True)
     sig = _signature(spec)
@@ -113,7 +122,7 @@ def _client(spec, workers):
         except OSError as exc:
             raise SearchSpecError(f"scheduler_address: cannot reach the Dask scheduler at "
                                   f"{spec.scheduler_address}: {exc}") from None
-    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
                            silence_logs=logging.ERROR)
     return Client(cluster), cluster
 

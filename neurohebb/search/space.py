@@ -5,8 +5,12 @@ Parameters (names as stored in the study):
 * ``<trace>.tau``: a trace's time constant (steps), when the spec searches it;
 * ``t<i>.on``: whether optional term ``i`` is present;
 * ``t<i>.sign``: +1 or -1 when the term's sign is ``both``;
-* ``t<i>.m``, ``t<i>.e``: the coefficient's mantissa magnitude and exponent,
-  ``coefficient = sign * m * 2**e`` (document units).
+* ``t<i>.k``: the coefficient's magnitude, as an index into the sorted grid
+  of the values ``m * 2**e`` (``m`` in the mantissa range, ``e`` in the
+  exponent range; document units).  One ordinal parameter rather than ``m``
+  and ``e`` separately lets the sampler see that neighbouring values are
+  close (TPE models it as an ordered integer); the coefficient is then
+  ``sign * m * 2**e`` with the smallest such ``e``.
 
 :func:`build_rule` is a pure function of the parameters, so a stored trial can
 always be turned back into its rule.
@@ -25,6 +29,28 @@ def mantissa_range(spec, hw=None) -> tuple[int, int]:
         lo, hi = hw.learning.mantissa
         return 1, max(1, min(-lo, hi))
     return 1, 7
+
+
+def coefficient_grid(spec, i, mant=None) -> list[tuple[float, int, int]]:
+    """``[(value, m, e)]`` of term ``i``, sorted by value, each value once
+    (with the smallest exponent that represents it)."""
+    term = spec.space.terms[i]
+    m0, m1 = term.mantissa or mant or mantissa_range(spec, _hw(spec))
+    e0, e1 = term.exponent or spec.space.exponent
+    out = {}
+    for e in range(int(e0), int(e1) + 1):
+        for m in range(max(1, int(m0)), int(m1) + 1):
+            out.setdefault(m * 2.0**e, (m, e))
+    return [(v, *out[v]) for v in sorted(out)]
+
+
+def _hw(spec):
+    from ..hardware import load_hardware
+
+    try:
+        return load_hardware(spec.target)
+    except Exception:  # the runner reports a bad target with the spec's field name
+        return None
 
 
 def suggest(trial, spec, mant) -> dict:
@@ -48,10 +74,8 @@ def suggest(trial, spec, mant) -> dict:
                 continue
         if term.sign == "both":
             params[f"t{i}.sign"] = trial.suggest_categorical(f"t{i}.sign", [1, -1])
-        m0, m1 = term.mantissa or mant
-        e0, e1 = term.exponent or sp.exponent
-        params[f"t{i}.m"] = trial.suggest_int(f"t{i}.m", int(m0), int(m1))
-        params[f"t{i}.e"] = trial.suggest_int(f"t{i}.e", int(e0), int(e1))
+        g = coefficient_grid(spec, i, mant)
+        params[f"t{i}.k"] = trial.suggest_int(f"t{i}.k", 0, len(g) - 1)
     return params
 
 
@@ -73,7 +97,8 @@ def terms_of(spec, params) -> list[tuple[int, int, int, str]]:
             sign = int(params[f"t{i}.sign"])
         else:
             sign = 1 if term.sign == "positive" else -1
-        out.append((sign, int(params[f"t{i}.m"]), int(params[f"t{i}.e"]), term.product))
+        _, m, e = coefficient_grid(spec, i)[int(params[f"t{i}.k"])]
+        out.append((sign, m, e, term.product))
     return out
 
 

@@ -22,7 +22,8 @@ raises :class:`SearchSpecError` naming the file and the field::
     space:
       timing: inclusive
       mantissa: [1, 7]                     # |mantissa| of every coefficient (default: the target's)
-      exponent: [-12, -4]                  # coefficient = sign * mantissa * 2**exponent (document units)
+      exponent: [-12, -4]                  # coefficient = sign * mantissa * 2**exponent (document units);
+                                           # searched as one ordinal index into the sorted grid of these values
       traces:
         x1: {tau: [5, 50]}                 # [low, high]: integer steps, log-uniform; a number: fixed
         x2: {tau_choices: [100, 200, 400]} # or one of these
@@ -32,11 +33,11 @@ raises :class:`SearchSpecError` naming the file and the field::
         - {product: "y0", sign: negative, optional: true}
         - {product: "y0*y1*w", sign: both, optional: true, exponent: [-14, -8]}
     budget: {trials: 60, timeout_s: null}  # trials: candidates in the study (evaluated + not expressible)
-    sampler: {name: tpe, seed: 0}          # tpe | random (Optuna)
+    sampler: {name: tpe, seed: 0, startup_trials: 10}   # tpe | random (Optuna)
     workers: 2                             # local Dask workers (processes)
     scheduler_address: null                # tcp://host:8786: use an existing Dask cluster instead
     storage: null                          # default <out>/<name>.journal (Optuna JournalStorage)
-    recheck: {top: 3, float: true, lava: true, lava_steps: 1000}
+    recheck: {top: 3, seeds: [2, 3], float: true, lava: true, lava_steps: 1000}   # seeds: re-score on other seeds
     references:                            # hand-written rules scored the same way, shown next to the best
       - {label: "Oja (hand-written)", rule: {template: custom, dw: "...", traces: {...}}}
 """
@@ -186,6 +187,7 @@ class Budget(_M):
 class Sampler(_M):
     name: Literal["tpe", "random"] = "tpe"
     seed: Optional[int] = 0
+    startup_trials: int = Field(10, ge=1, description="TPE: random candidates before the model is used")
 
 
 class Evaluate(_M):
@@ -195,6 +197,7 @@ class Evaluate(_M):
 
 class Recheck(_M):
     top: int = Field(3, ge=0)
+    seeds: List[int] = []
     float: bool = True
     lava: bool = True
     lava_steps: int = Field(1000, ge=1)
