@@ -58,6 +58,8 @@ def test_short_reaches_targets_and_controls_fail_on_reference_float():
     m = res["metrics"]
     # the untrained control does not recall the C assembly from V; the learned weights do
     assert m["v_to_c_own"] > 3 * m["v_to_c_own_untrained"]
+    # a 3-input cue: the learned C->C weights recruit what the input weights alone do not
+    assert m["small_cue_own"] > m["small_cue_untrained"] + 0.1
     assert m["ee_ratio_init"] == pytest.approx(1.0, abs=0.2)
 
 
@@ -76,8 +78,8 @@ def test_disinhibition_silences_v_and_gates_learning():
 
 
 # --------------------------------------------------------------- float vs fixed (docs/sims.md)
-FRACTIONS = ("selectivity", "bidir_bound", "bidir_other", "cue_own", "cue_other", "c_to_v_own", "c_to_v_other",
-             "v_to_c_own", "v_to_c_other")
+FRACTIONS = ("selectivity", "bidir_bound", "bidir_other", "cue_own", "cue_other", "small_cue_own", "small_cue_other",
+             "c_to_v_own", "c_to_v_other", "v_to_c_own", "v_to_c_other")
 RATIOS = ("ee_ratio", "cE_vE_ratio", "vE_cE_ratio")
 
 

@@ -17,6 +17,8 @@ Protocol (network.yaml: content space C and variable space V of LIF cells,
    (d) no input; B_k driven through vcue (400 Hz Poisson, one-to-one) for 200 ms; V
        disinhibited, C inhibited for the first 50 ms (the paper's RECALL: V for
        50 ms, then C): does C answer with A_k?
+   (e) 3 of the pattern's 25 inputs, V inhibited: where the learned input weights
+       alone recruit only part of A_k, the learned C->C weights complete it.
    The recall tests are repeated with the untrained C->C and C<->V weights
    (control: the learned input weights only).
 
@@ -39,6 +41,7 @@ RATE_ON, RATE_OFF = 100.0, 0.1     # Hz (paper)
 FULL_PRES, SHORT_PRES = 200, 50    # training presentations (paper: 200)
 CREATE, GAP = 1000, 300            # binding: V disinhibited for 1 s per pattern (paper's CREATE), then inhibited
 CUE_FRAC = 0.5                     # partial cue: 13 of 25 inputs
+SMALL_CUE = 3                      # small cue: 3 of 25 inputs (12 %), where the input weights alone fall short
 CUE_RATE = 400.0                   # vcue rate onto the bound V assembly
 C_DELAY = 50                       # recall (d): C inhibited for the first 50 ms (paper: V 50 ms, then C)
 ACTIVE_HZ = 10.0                   # "active" = >= 10 Hz over a 200 ms window (>= 2 spikes)
@@ -139,7 +142,7 @@ def bind_doc(net, learned):
     return n
 
 
-TESTS = ("full", "cue", "c_to_v", "v_to_c")
+TESTS = ("full", "cue", "c_to_v", "v_to_c", "cue_small")   # new tests go last: earlier windows keep their input draws
 
 
 def test_doc(net, learned, v_assemblies):
@@ -167,6 +170,8 @@ def test_doc(net, learned, v_assemblies):
                 R[s, pats[k]] = RATE_ON
             elif test == "cue":
                 R[s, pats[k][: int(round(CUE_FRAC * PAT_SIZE))]] = RATE_ON
+            elif test == "cue_small":
+                R[s, pats[k][:SMALL_CUE]] = RATE_ON
             elif test == "c_to_v":
                 R[s, pats[k]] = RATE_ON
                 inh_v[s] = False
@@ -318,6 +323,15 @@ def run(ctx):
     ctx.metric("cue_own", own, f"{CUE_FRAC:.0%} cue: active fraction of its C assembly", PUB_RECALL, (">=", 0.7))
     ctx.metric("cue_other", oth, f"{CUE_FRAC:.0%} cue: active fraction of other C assemblies", "low", ("<=", 0.1))
     ctx.metric("cue_own_untrained", own0, "same, C->C weights untrained (control)", "")
+    sown, soth = recall_fractions(sC, blocks, "cue_small", A)
+    sown0, _ = recall_fractions(r3c.spikes["cE"], blocks, "cue_small", A)
+    ctx.metric("small_cue_own", sown, f"{SMALL_CUE}-input cue: active fraction of its C assembly", PUB_RECALL,
+               (">=", 0.6))
+    ctx.metric("small_cue_other", soth, f"{SMALL_CUE}-input cue: active fraction of other C assemblies", "low",
+               ("<=", 0.1))
+    ctx.metric("small_cue_untrained", sown0, f"{SMALL_CUE}-input cue, C->C weights untrained (control)", "")
+    ctx.metric("small_cue_gain", sown - sown0, "completion by the learned C->C weights (own - untrained)",
+               "recurrent completion", (">=", 0.1))
     vown, voth = recall_fractions(sV3, blocks, "c_to_v", B)
     ctx.metric("c_to_v_own", vown, "pattern, V disinhibited: active fraction of the bound V assembly", PUB_RECALL,
                (">=", 0.6))
@@ -402,6 +416,7 @@ def _plots(ctx, net, r1, r2, r3, blocks, A, B, learned, pres):
     ax = axes[1, 2]
     rows = {r["key"]: r["value"] for r in ctx.rows}
     keys = [("cue_own", "cue: own"), ("cue_own_untrained", "cue: own (untr.)"), ("cue_other", "cue: other"),
+            ("small_cue_own", "3-input cue: own"), ("small_cue_untrained", "3-input cue: own (untr.)"),
             ("c_to_v_own", "C->V: own"), ("c_to_v_other", "C->V: other"), ("v_to_c_own", "V->C: own"),
             ("v_to_c_own_untrained", "V->C: own (untr.)"), ("v_to_c_other", "V->C: other"),
             ("bidir_bound", "bidir strong: bound"), ("bidir_other", "bidir strong: other")]
