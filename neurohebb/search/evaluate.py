@@ -40,10 +40,20 @@ def candidate_network(spec, rule):
     """The network document with ``rule`` on ``spec.projection`` (validated)."""
     from ..sims import SimContext
 
+    from ..errors import NetworkError
+
     path = network_path(spec)
     ctx = SimContext("search", path.parent, "reference", "float", None, True, None,
                      overrides={spec.projection: rule})
-    net = ctx.load(path.name)
+    try:
+        net = ctx.load(path.name)
+    except NetworkError as exc:
+        # fields of space.fixed the candidate does not use (e.g. alignment's partner for Decay alone)
+        drop = [f for f in spec.space.drop_unused
+                if f in rule and any(p.endswith(f".rule.{f}") for p, _ in exc.problems)]
+        if not drop:
+            raise
+        return candidate_network(spec, {k: v for k, v in rule.items() if k not in drop})
     if spec.projection not in ctx.applied:
         raise SearchSpecError(f"{spec.source or 'search spec'}: projection: {path} has no projection "
                               f"{spec.projection!r}; it has {', '.join(sorted(net.projections)) or 'none'}")

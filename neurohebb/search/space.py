@@ -72,6 +72,9 @@ def suggest(trial, spec, mant) -> dict:
             params[f"t{i}.on"] = on
             if not on:
                 continue
+        if term.values is not None:
+            params[f"t{i}.v"] = trial.suggest_categorical(f"t{i}.v", list(term.values))
+            continue
         if term.sign == "both":
             params[f"t{i}.sign"] = trial.suggest_categorical(f"t{i}.sign", [1, -1])
         g = coefficient_grid(spec, i, mant)
@@ -81,6 +84,8 @@ def suggest(trial, spec, mant) -> dict:
 
 def _used_traces(spec) -> set:
     out = set()
+    if spec.space.template != "custom":
+        return out
     for term in spec.space.terms:
         for p in parse_sum("1*" + term.product):
             out |= {f.var for f in p.factors if f.var in TRACES}
@@ -88,23 +93,34 @@ def _used_traces(spec) -> set:
 
 
 def terms_of(spec, params) -> list[tuple[int, int, int, str]]:
-    """``[(sign, mantissa, exponent, product)]`` of the present terms."""
+    """``[(sign, mantissa, exponent, product or param)]`` of the present terms
+    (a term with ``values`` gives ``(1, value, None, name)``)."""
     out = []
     for i, term in enumerate(spec.space.terms):
         if term.optional and not params.get(f"t{i}.on", False):
+            continue
+        if term.values is not None:
+            out.append((1, params[f"t{i}.v"], None, term.param or term.product))
             continue
         if term.sign == "both":
             sign = int(params[f"t{i}.sign"])
         else:
             sign = 1 if term.sign == "positive" else -1
         _, m, e = coefficient_grid(spec, i)[int(params[f"t{i}.k"])]
-        out.append((sign, m, e, term.product))
+        out.append((sign, m, e, term.param or term.product))
     return out
 
 
 def build_rule(spec, params) -> dict:
-    """The ``custom`` rule spec (a dict, as in YAML) of one candidate."""
+    """The rule spec (a dict, as in YAML) of one candidate: a ``custom`` rule
+    of the present products, or the spec's template with the ``fixed`` fields
+    and the present params (absent ones keep the template's default)."""
     terms = terms_of(spec, params)
+    if spec.space.template != "custom":
+        rule = {"template": spec.space.template, **spec.space.fixed}
+        for sign, m, e, name in terms:
+            rule[name] = float(m) if e is None else float(sign * m * 2.0**e)
+        return rule
     parts = []
     for sign, m, e, prod in terms:
         c = f"{m}*2**{e}*{prod}"
@@ -125,6 +141,8 @@ def build_rule(spec, params) -> dict:
 
 
 def describe(rule: dict) -> str:
-    """One line: the rule's dw and its trace time constants."""
+    """One line: the rule's dw and its trace time constants (a template rule: its fields)."""
+    if rule.get("template") != "custom":
+        return ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in rule.items())
     tr = ", ".join(f"tau_{k}={v['tau']:g}" for k, v in rule.get("traces", {}).items())
     return f"dw = {rule['dw']}" + (f"  ({tr})" if tr else "")

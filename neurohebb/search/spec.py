@@ -32,6 +32,10 @@ raises :class:`SearchSpecError` naming the file and the field::
         - {product: "y0*x1", sign: positive}            # always present
         - {product: "y0", sign: negative, optional: true}
         - {product: "y0*y1*w", sign: both, optional: true, exponent: [-14, -8]}
+      # or a template's fields (template: alignment, fixed: {partner: w_out, eta: 1.0}):
+      #   - {param: decay, sign: positive, optional: true}      # coefficient from the grid
+      #   - {param: tau_plus, values: [10, 20, 40]}             # or one of these values
+      # drop_unused: [partner, modulator]   # fixed fields removed when the validator says a candidate does not use them
     budget: {trials: 60, timeout_s: null}  # trials: candidates in the study (evaluated + not expressible)
     sampler: {name: tpe, seed: 0, startup_trials: 10}   # tpe | random (Optuna)
     workers: 2                             # local Dask workers (processes)
@@ -123,15 +127,27 @@ class TraceSpace(_M):
 
 
 class Term(_M):
-    product: str
+    product: Optional[str] = None
+    param: Optional[str] = None
     sign: Literal["positive", "negative", "both"] = "both"
     optional: bool = False
     mantissa: Optional[IntRange] = None
     exponent: Optional[IntRange] = None
+    values: Optional[List[float]] = None
+
+    @model_validator(mode="after")
+    def _one(self):
+        if (self.product is None) == (self.param is None):
+            raise ValueError("a term names either product (a custom rule's product) or param (a template's field)")
+        if self.values is not None and not self.values:
+            raise ValueError("values: an empty list of choices")
+        return self
 
     @field_validator("product")
     @classmethod
     def _product(cls, v):
+        if v is None:
+            return v
         try:
             prods = parse_sum("1*" + v)
         except RuleSyntaxError as exc:
@@ -149,6 +165,9 @@ class Term(_M):
 
 
 class Space(_M):
+    template: str = "custom"
+    fixed: dict = {}
+    drop_unused: List[str] = []
     timing: Literal["exclusive", "inclusive"] = "inclusive"
     mantissa: Optional[IntRange] = None
     exponent: IntRange = (-12, -4)
@@ -170,7 +189,29 @@ class Space(_M):
 
     @model_validator(mode="after")
     def _traces_declared(self):
+        from ..rules import TEMPLATES
+
+        if self.template not in TEMPLATES:
+            raise ValueError(f"template {self.template!r} is not a rule template; known: {', '.join(TEMPLATES)}")
+        if self.template != "custom":
+            fields = set(TEMPLATES[self.template].model_fields) - {"template"}
+            for i, t in enumerate(self.terms):
+                if t.param is None:
+                    raise ValueError(f"terms[{i}]: template {self.template!r} is searched by its fields: give param, "
+                                     f"one of {', '.join(sorted(fields))}")
+                if t.param not in fields:
+                    raise ValueError(f"terms[{i}].param: {t.param!r} is not a field of template {self.template!r}; "
+                                     f"known: {', '.join(sorted(fields))}")
+            bad = sorted(set(self.fixed) - fields)
+            if bad:
+                raise ValueError(f"fixed: {bad[0]!r} is not a field of template {self.template!r}; "
+                                 f"known: {', '.join(sorted(fields))}")
+            return self
+        if self.fixed:
+            raise ValueError("fixed: only for a template other than custom (a custom rule is its terms and traces)")
         for i, t in enumerate(self.terms):
+            if t.product is None:
+                raise ValueError(f"terms[{i}]: a custom rule is searched by products: give product (e.g. y0*x1)")
             for p in parse_sum("1*" + t.product):
                 for f in p.factors:
                     if f.var in TRACES and f.var not in self.traces:
