@@ -33,8 +33,9 @@ Per synapse (post ``i``, pre ``j``) a rule is::
   **Non-local partner variables** (the rule names a ``partner`` projection
   ``P`` running the other way: ``P.pre`` has this projection's post size,
   ``P.post`` its pre size; credit assignment, Kunin et al. 2020).  They read
-  what this synapse cannot see, so the compiler, the fixed-point mode, Lava
-  and Nengo refuse them; the reference float backend runs them:
+  what this synapse cannot see: the reference float backend and the nengo
+  simulator run them; the compiler (fixed point, Lava) and nengo_loihi
+  refuse them:
 
   ======  ============================================================
   wT      the partner's weight ``W_P[j, i]`` (the transposed weight)

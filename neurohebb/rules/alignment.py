@@ -27,7 +27,8 @@ span of the inputs), feedback alignment = no rule; ``eta = 1, decay = 0.5,
 self = 1`` copies ``B = W^T`` every step (backprop's weight transport).  The
 paper calls Decay, Amp and Null local (the neurons of B's two ends carry x and
 Wx), Sparse and Self non-local; here every partner variable is outside the
-Loihi learning-engine algebra (the reference float backend runs them).  Null is
+Loihi learning-engine algebra (the reference float backend and the nengo
+simulator run them; fixed point, Lava and nengo_loihi refuse them).  Null is
 the primitive's local half, E||BWx||^2 (the second half, E||x^T B W||^2, needs
 W at the synapse).
 """

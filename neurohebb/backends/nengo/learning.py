@@ -96,14 +96,17 @@ class IRRule(LearningRuleType):
         return [f"rule={self.rule}"]
 
 
-def _value(f, traces_now, r, v, funcs, dtype):
-    """A pre- or post-level factor's value (cf. the reference's ``_value``)."""
+def _value(f, traces_now, r, v, funcs, dtype, extra=None):
+    """A pre- or post-level factor's value (cf. the reference's ``_value``);
+    ``extra``: the partner variables xp, vp, bx, bv of this step."""
     if f.var in traces_now:
         val = traces_now[f.var]
     elif f.var == "r":
         val = r
     elif f.var == "v":
         val = v
+    elif extra is not None and f.var in extra:
+        val = extra[f.var]
     else:  # pragma: no cover
         raise AssertionError(f.var)
     if f.fn:
@@ -117,13 +120,14 @@ def _has_synaptic(p) -> bool:
     return any(f.level == "synapse" for f in p.factors)
 
 
-def _synaptic(p, W, E):
-    """The synapse-level part of product ``p`` (w, e and brackets), or None."""
+def _synaptic(p, W, E, extra=None):
+    """The synapse-level part of product ``p`` (w, e and brackets; wT and xi from
+    ``extra``, full matrices), or None."""
     out = None
     for f in p.factors:
         if f.level != "synapse":
             continue
-        base = W if f.var == "w" else E
+        base = W if f.var == "w" else (E if f.var == "e" else extra[f.var])
         val = base + f.offset if f.offset else base
         out = val.copy() if out is None else out * val
     return out
@@ -138,15 +142,17 @@ class SimIRRule(Operator):
     4. updates ``[weights] + traces + [e] + snapshots``
     """
 
-    def __init__(self, rule_type, weights, x, y, v, r, step, traces, e, snaps, tag=None):
+    def __init__(self, rule_type, weights, x, y, v, r, step, traces, e, snaps, tag=None, partner=None):
         super().__init__(tag=tag)
         self.rule_type = rule_type
         self.trace_names = list(traces)
         self.snap_names = list(snaps)
         self.has_v, self.has_r, self.has_e = v is not None, r is not None, e is not None
+        self.has_partner = partner is not None
         self.sets = []
         self.incs = []
-        self.reads = [x, y] + ([v] if v is not None else []) + ([r] if r is not None else []) + [step]
+        self.reads = [x, y] + ([v] if v is not None else []) + ([r] if r is not None else []) + [step] \
+            + (list(partner) if partner is not None else [])
         self.updates = [weights] + [traces[k] for k in self.trace_names] + ([e] if e is not None else []) \
             + [snaps[k] for k in self.snap_names]
 
@@ -174,6 +180,16 @@ class SimIRRule(Operator):
             r = reads[i]
             i += 1
         stepsig = reads[i]
+        pW = pX = pV = None
+        if self.has_partner:  # the partner's weights, arriving pre activity and post state
+            pW, pX, pV = reads[i + 1: i + 4]
+        nonlocal_vars = rule.nonlocal_vars()
+        noise_rng = None
+        if "xi" in nonlocal_vars:
+            from ..reference.build import rng_for
+
+            noise_rng = rng_for(*rt.__dict__["noise_key"])
+        extra = {}
         ups = [signals[s] for s in self.updates[1:]]
         after = dict(zip(self.trace_names, ups[: len(self.trace_names)]))
         j = len(self.trace_names)
@@ -226,9 +242,9 @@ class SimIRRule(Operator):
                 b[:] = 1
                 for f in p.factors:
                     if f.level == "post":
-                        a *= _value(f, now, r, v, funcs, dtype)
+                        a *= _value(f, now, r, v, funcs, dtype, extra)
                     elif f.level == "pre":
-                        b *= _value(f, now, r, v, funcs, dtype)
+                        b *= _value(f, now, r, v, funcs, dtype, extra)
                 if p.dep == "y0":
                     a *= ya
                 elif p.dep == "x0":
@@ -243,7 +259,7 @@ class SimIRRule(Operator):
             for k in syn:
                 p = prods[k]
                 term = np.multiply.outer(A[k, rows], B[k, cols])
-                term *= _synaptic(p, Wb, Eb)
+                term *= _synaptic(p, Wb, Eb, extra)
                 if out is None:
                     out = term
                 else:
@@ -319,8 +335,14 @@ class SimIRRule(Operator):
                 np.multiply(a_now, decay[k], out=before[k])
                 np.multiply(xa if k in PRE_TRACES else ya, impulse[k], out=a_now)
                 a_now += before[k]
+            if nonlocal_vars:  # as the reference's nonlocal_rules: read before any update
+                extra.clear()
+                if pW is not None:
+                    extra.update(wT=pW.T, xp=pX, vp=pV, bx=W.T @ pX, bv=W @ pV)
+                if noise_rng is not None:
+                    extra["xi"] = noise_rng.standard_normal(W.shape).astype(dtype, copy=False)
             x_any, y_any = fill_AB(xa, ya)
-            if has_u:
+            if has_u or nonlocal_vars:  # non-local rules: every synapse (full matrices)
                 if M is None:
                     update_dense()
                 else:
@@ -424,5 +446,14 @@ def build_ir_rule(model, rule_type, rule):
         name = f"{var}_every{every}"
         snaps[name] = Signal(np.zeros(shape, dtype), name=f"IRRule:{name}")
         model.sig[rule][name] = snaps[name]
+    partner = None
+    if r.nonlocal_vars() and r.partner is not None:
+        pc = rule_type.__dict__.get("partner_conn")
+        if pc is None or pc not in model.sig or "weights" not in model.sig[pc]:
+            raise BuildError(f"{conn}: the partner connection of a non-local rule must be built first")
+        pv = model.sig[pc.post_obj].get("voltage")
+        if pv is None:
+            pv = Signal(np.zeros(npre, dtype), name=f"{conn}.partner_v_zero", readonly=True)
+        partner = (model.sig[pc]["weights"], model.sig[pc.pre_obj]["out"], pv)
     model.add_op(SimIRRule(rule_type, weights, x, y, v, rsig, model.step, traces, e, snaps,
-                           tag=f"IRRule {r.template}"))
+                           tag=f"IRRule {r.template}", partner=partner))

@@ -247,7 +247,9 @@ def build(network, seed=None, steps=None, *, net=None, on_chip=(), record_rules=
                 relay = _relay(h, spec.population, 1 - L(spec.population), sizes)
                 nengo.Connection(relay.neurons, node, synapse=None)
 
-        for name, pr in network.projections.items():
+        # partners of non-local rules first: their rules read the partner's built signals
+        partners = {getattr(q.rule, "partner", None) for q in network.projections.values() if q.rule is not None}
+        for name, pr in sorted(network.projections.items(), key=lambda kv: kv[0] not in partners):
             W, mask = initial_weights(network, name, seed, dtype)
             h.initial_weights[name] = W.copy()
             h.masks[name] = mask
@@ -265,12 +267,11 @@ def build(network, seed=None, steps=None, *, net=None, on_chip=(), record_rules=
             rule_type = None
             if pr.rule is not None:
                 rule = pr.rule.expand()
-                if rule.nonlocal_vars():
+                if rule.nonlocal_vars() and h.on_chip:
                     raise UnsupportedFeature(
-                        f"nengo backend: projections.{name}.rule reads the non-local variable(s) "
-                        f"{', '.join(rule.nonlocal_vars())} (partner {rule.partner!r}); a Nengo learning rule sees "
-                        "only its own connection's pre, post, weights and one modulator input; run it on the "
-                        "reference backend (float)")
+                        f"nengo_loihi: projections.{name}.rule reads the non-local variable(s) "
+                        f"{', '.join(rule.nonlocal_vars())} (partner {rule.partner!r}), which no chip learning "
+                        "rule can read; use the nengo simulator (or the reference backend)")
                 r_size = 0
                 if "r" in rule.used_vars():
                     r_size = h.modulators[rule.modulator].size_out
@@ -283,6 +284,10 @@ def build(network, seed=None, steps=None, *, net=None, on_chip=(), record_rules=
             conn = nengo.Connection(relay.neurons, post, transform=T, synapse=None,
                                     learning_rule_type=rule_type, label=name)
             h.connections[name] = conn
+            if rule_type is not None and rule_type.rule.nonlocal_vars():
+                # partner variables (wT, xp, vp, bx, bv) read the partner's signals; xi: as the reference
+                rule_type.__dict__["partner_conn"] = h.connections.get(rule_type.rule.partner)
+                rule_type.__dict__["noise_key"] = (seed, f"noise:{name}")
             if rule_type is not None and rule_type.size_in:
                 h.modulator_connections[name] = nengo.Connection(
                     h.modulators[pr.rule.modulator], conn.learning_rule, synapse=None)
