@@ -85,6 +85,10 @@ def _calls(path):
     ({"budget": {"trials": 0}}, "budget.trials", "greater than or equal to 1"),
     ({"scheduler_address": "localhost:8786"}, "scheduler_address", "tcp://host:port"),
     ({"bogus": 1}, "bogus", "unknown field"),
+    ({"space": {"template": "alignment", "terms": [{"param": "decy"}]}}, "space",
+     "terms[0].param: 'decy' is not a field of template 'alignment'; known: amp, decay,"),
+    ({"space": {"template": "alignment", "terms": [{"param": "decay", "product": "y0"}]}}, "space.terms.0",
+     "either product"),
 ])
 def test_bad_spec_names_the_field(patch, field, words):
     spec = tiny_spec()
@@ -136,6 +140,24 @@ def test_build_rule_is_the_searched_sum():
     net = nh.load(DOC)
     r = net.projections["w"].rule.model_validate(rule).expand()
     assert [p.coeff for p in r.dw] == [5 * 2.0**-9, -5 * 2.0**-8]
+
+
+def test_template_space_and_unused_fixed_fields():
+    """The credit-assignment search: alignment-template fields from the grid; Decay alone reads no
+    partner, so the candidate drops the spec's fixed partner (drop_unused) instead of failing."""
+    from neurohebb.search import candidate_network
+
+    spec = load_spec(HERE.parent.parent / "searches" / "credit_assignment.yaml")
+    grid = coefficient_grid(spec, 0)
+    k = [v for v, *_ in grid].index(1.0)
+    params = {"t0.on": True, "t0.k": k, "t1.on": False, "t2.on": False, "t3.on": False, "t4.on": True, "t4.k": k}
+    assert build_rule(spec, params) == {"template": "alignment", "partner": "w_out", "modulator": "gate_b",
+                                        "eta": 1.0, "decay": 1.0, "self": 1.0}
+    params["t4.on"] = False
+    rule = build_rule(spec, params)
+    assert rule["partner"] == "w_out"
+    r = candidate_network(spec, rule).projections["b_out"].rule
+    assert r.partner is None and r.decay == 1.0 and r.modulator == "gate_b"
 
 
 def test_inexpressible_candidate_is_never_evaluated(tmp_path, monkeypatch):

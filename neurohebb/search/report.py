@@ -189,8 +189,8 @@ def _lava_txt(item):
     if "error" in lv:
         return "not run: " + " ".join(x.strip() for x in lv["error"].splitlines())
     fx, fl = lv["fixed"], lv["float"]
-    return (f"fixed {'bit-identical' if fx['identical'] else 'DIFFERS (max |dw| %.3g)' % fx['max_abs_dw']}, "
-            f"float max |dw| {fl['max_abs_dw']:.2g} ({lv['steps']} steps)")
+    return (f"fixed {'bit-identical' if fx['identical'] else 'DIFFERS (largest weight difference %.3g)' % fx['max_abs_dw']}, "
+            f"float largest weight difference {fl['max_abs_dw']:.2g} ({lv['steps']} steps)")
 
 
 def summary_markdown(spec, result: SearchResult) -> str:
@@ -206,28 +206,36 @@ def summary_markdown(spec, result: SearchResult) -> str:
               f"Target: {spec.target}. Candidates: {len(result.rows)} "
               f"({', '.join(f'{v} {k}' for k, v in sorted(c.items()))}).", ""]
     oth = f"score, seeds {spec.recheck.seeds}" if spec.recheck.seeds else "other seeds"
-    lines += [f"| rank | trial | score ({spec.evaluate.precision}) | {oth} | score (float) | rule | engine products | Lava re-check |",
+    lines += [f"| rank | trial | score ({spec.evaluate.precision}) | {oth} | float re-check | rule | engine products | Lava re-check |",
               "|---|---|---|---|---|---|---|---|"]
     rc = {x["number"]: x for x in result.recheck}
     for i, r in enumerate(result.top(max(spec.recheck.top, 5)), 1):
         x = rc.get(r["number"], {})
-        eng = ", ".join((r.get("compiled") or {}).get("engine", []))
+        eng = ", ".join((r.get("compiled") or {}).get("engine", [])) or "(float target)"
         lines.append(f"| {i} | {r['number']} | {_fmt(r['score'])} | {_fmt(x.get('score_other_seeds'))} | "
                      f"{_fmt(x.get('score_float'))} | "
                      f"`{describe(r['rule'])}` | `{eng}` | {_lava_txt(x) if x else '-'} |")
     if result.references:
         lines += ["", "Hand-written rules, scored the same way:", "",
-                  f"| rule | score ({spec.evaluate.precision}) | {oth} | score (float) | definition | engine products | Lava re-check |",
+                  f"| rule | score ({spec.evaluate.precision}) | {oth} | float re-check | definition | engine products | Lava re-check |",
                   "|---|---|---|---|---|---|---|"]
         for ref in result.references:
             if "not_expressible" in ref:
                 lines.append(f"| {ref['label']} | not expressible | - | - | `{describe(ref['rule'])}` | "
                              f"{ref['not_expressible'].splitlines()[0]} | - |")
                 continue
-            eng = ", ".join((ref.get("compiled") or {}).get("engine", []))
+            eng = ", ".join((ref.get("compiled") or {}).get("engine", [])) or "(float target)"
             lines.append(f"| {ref['label']} | {_fmt(ref.get('score'))} | {_fmt(ref.get('score_other_seeds'))} | "
                          f"{_fmt(ref.get('score_float'))} | "
                          f"`{describe(ref['rule'])}` | `{eng}` | {_lava_txt(ref)} |")
+    combos = combinations(spec, result)
+    if len(combos) > 1:
+        lines += ["", "Best candidate per combination of optional terms present (how many of the study's "
+                  "candidates had it; '-': none of them was scored):", "",
+                  "| terms present | candidates | best score | trial |", "|---|---|---|---|"]
+        for names, (n, best) in sorted(combos.items(), key=lambda kv: _order(kv[1][1], result.direction)):
+            lines.append(f"| {' + '.join(names) or '(none)'} | {n} | "
+                         f"{_fmt(best['score']) if best else '-'} | {best['number'] if best else '-'} |")
     reasons = {}
     for r in result.rows:
         if r["status"] == "not_expressible" and r.get("duplicate_of") is None:
@@ -240,6 +248,28 @@ def summary_markdown(spec, result: SearchResult) -> str:
         for m, n in sorted(reasons.items(), key=lambda kv: -kv[1])[:5]:
             lines.append(f"* {n} x `{m}`")
     return "\n".join(lines) + "\n"
+
+
+def _order(best, direction):
+    if best is None:
+        return (1, 0.0)
+    return (0, -best["score"] if direction == "maximize" else best["score"])
+
+
+def combinations(spec, result: SearchResult) -> dict:
+    """``{names of the optional terms present: (candidates, best scored row or None)}``."""
+    opt = [(i, t.param or t.product) for i, t in enumerate(spec.space.terms) if t.optional]
+    out: dict = {}
+    better = (lambda a, b: a > b) if result.direction == "maximize" else (lambda a, b: a < b)
+    for r in result.rows:
+        if r["status"] == "interrupted":
+            continue
+        key = tuple(name for i, name in opt if r["params"].get(f"t{i}.on"))
+        n, best = out.get(key, (0, None))
+        if r["status"] == "ok" and (best is None or better(r["score"], best["score"])):
+            best = r
+        out[key] = (n + 1, best)
+    return out
 
 
 def plot_scores(spec, result: SearchResult, path):

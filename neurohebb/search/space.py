@@ -135,8 +135,8 @@ def build_rule(spec, params) -> dict:
     traces = {}
     for name in sorted(used):
         t = spec.space.traces[name]
-        tau = params.get(f"{name}.tau", t.tau)
-        traces[name] = {"impulse": float(t.impulse), "tau": float(tau)}
+        tau = float(params.get(f"{name}.tau", t.tau))
+        traces[name] = {"impulse": 1.0 / tau if t.impulse == "1/tau" else float(t.impulse), "tau": tau}
     return {"template": "custom", "timing": spec.space.timing, "dw": dw, "traces": traces}
 
 

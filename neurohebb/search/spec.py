@@ -27,7 +27,7 @@ raises :class:`SearchSpecError` naming the file and the field::
       traces:
         x1: {tau: [5, 50]}                 # [low, high]: integer steps, log-uniform; a number: fixed
         x2: {tau_choices: [100, 200, 400]} # or one of these
-        y1: {tau: 20, impulse: 1}
+        y1: {tau: 20, impulse: 1}          # impulse: a number, or "1/tau" (trace = rate per step, mean independent of tau)
       terms:
         - {product: "y0*x1", sign: positive}            # always present
         - {product: "y0", sign: negative, optional: true}
@@ -105,7 +105,22 @@ class Objective(_M):
 class TraceSpace(_M):
     tau: Union[IntRange, float] = 20.0
     tau_choices: Optional[List[float]] = None
-    impulse: float = Field(1.0, gt=0)
+    impulse: Union[Literal["1/tau"], float] = 1.0
+
+    @field_validator("impulse")
+    @classmethod
+    def _impulse(cls, v):
+        if not isinstance(v, str) and v <= 0:
+            raise ValueError(f"impulse {v}: must be > 0, or '1/tau' (the trace is then a rate per step)")
+        return v
+
+    @model_validator(mode="after")
+    def _per_tau(self):
+        taus = self.tau_choices if self.tau_choices is not None else (
+            list(self.tau) if isinstance(self.tau, tuple) else [self.tau])
+        if self.impulse == "1/tau" and min(taus) <= 0:
+            raise ValueError("impulse '1/tau' needs time constants > 0")
+        return self
 
     @field_validator("tau")
     @classmethod
