@@ -15,6 +15,11 @@ of rule sets adds ``acc_<set>`` and ``angle_<set>`` per rule set (backprop,
 feedback alignment, SA, AA, weight mirror, information alignment and the single
 primitives) and ``acc_noise_<set>_<sigma>`` for Gaussian noise in the B updates.
 
+A rule search scores one candidate rule without the comparison runs:
+``steps, _ = protocol_steps(ctx, net)`` then ``train(ctx, net, steps)`` returns
+``accuracy``, ``train_accuracy``, ``alignment_deg``, ``norm_ratio`` (|B| / |W2|),
+``angles`` over training (searches/objectives.py uses them).
+
     python sims/credit_assignment/experiment.py --make-data    # regenerate network.npz
 """
 from __future__ import annotations
