@@ -14,7 +14,7 @@ from neurohebb.errors import NeurohebbError, NotExpressible
 from neurohebb.sims import format_result, list_sims, load_experiment, run_sim, sims_root
 
 EXPERIMENTS = ["song_stdp", "oja_pca", "linsker", "nonlinear_hebbian", "dendritic_gating", "reversal", "assemblies",
-               "credit_assignment"]
+               "credit_assignment", "iso"]
 RATE_BASED = ["oja_pca", "linsker", "nonlinear_hebbian"]
 
 _cache: dict = {}

@@ -229,7 +229,7 @@ def build(variant="resonator", steps=STEPS):
 
 
 # ------------------------------------------------------------------ protocol
-N_EDGE = 10                          # trials averaged at the start and the end
+N_EDGE = 10                          # trials averaged at the start; at the end: the last quarter (>= N_EDGE)
 PUB_TRIG = "reflex avoided after learning (Porr & Woergoetter 2003, 2006)"
 PUB_ISO = "unstable: 'endless amplification' (Porr & Woergoetter 2007)"
 PUB_STABLE = "weights stabilise once the reflex stops (Porr & Woergoetter 2006, 2007)"
@@ -263,13 +263,14 @@ def summarize(agents, res, steps):
         st = np.array([t["steps"] for t in tr], float)
         found = np.array([t["found"] for t in tr], float)
         e = min(N_EDGE, max(len(tr) // 2, 1))
+        e_last = min(max(N_EDGE, len(tr) // 4), max(len(tr) // 2, 1))
         d = {"trials": len(tr), "trig": trig, "steps": st, "found": found,
              "start": np.array([t["start"] for t in tr], int),
              "trig_first": float(trig[:e].mean()) if len(tr) else math.nan,
-             "trig_last": float(trig[-e:].mean()) if len(tr) else math.nan,
+             "trig_last": float(trig[-e_last:].mean()) if len(tr) else math.nan, "n_last": e_last,
              "steps_first": float(st[:e].mean()) if len(tr) else math.nan,
-             "steps_last": float(st[-e:].mean()) if len(tr) else math.nan,
-             "found_last": float(found[-e:].mean()) if len(tr) else math.nan,
+             "steps_last": float(st[-e_last:].mean()) if len(tr) else math.nan,
+             "found_last": float(found[-e_last:].mean()) if len(tr) else math.nan,
              "path": np.array(env.path) if env.path else None}
         if f"{k}_rho1" in res.probes:
             p = res.probes[f"{k}_rho1"]
@@ -297,12 +298,12 @@ def _metrics(ctx, s, tag, label):
                    f"{N_EDGE} trials")
         stable = k != "iso"
         ctx.metric(f"{pre}{k}_trig_last", d["trig_last"], f"{label}{k}: reflex triggers per trial, last "
-                   f"{N_EDGE} trials", PUB_TRIG if stable else PUB_ISO,
+                   f"{d['n_last']} trials", PUB_TRIG if stable else PUB_ISO,
                    ("<=", 0.1) if stable and not tag else None)
         ctx.metric(f"{pre}{k}_steps_first", d["steps_first"], f"{label}{k}: steps to food, first {N_EDGE} trials")
-        ctx.metric(f"{pre}{k}_steps_last", d["steps_last"], f"{label}{k}: steps to food, last {N_EDGE} trials",
+        ctx.metric(f"{pre}{k}_steps_last", d["steps_last"], f"{label}{k}: steps to food, last {d['n_last']} trials",
                    "shorter after learning", ("<", d["steps_first"]) if stable and not tag else None)
-        ctx.metric(f"{pre}{k}_found_last", d["found_last"], f"{label}{k}: food found, last {N_EDGE} trials "
+        ctx.metric(f"{pre}{k}_found_last", d["found_last"], f"{label}{k}: food found, last {d['n_last']} trials "
                    "(fraction)", "", (">=", 0.9) if stable and not tag else None)
         ctx.metric(f"{pre}{k}_rho1", d["rho_end"], f"{label}{k}: predictive weight rho1 at the end "
                    f"(rho0 = {RHO0:g})")
