@@ -121,8 +121,12 @@ def test_short_reaches_targets():
 
 
 @pytest.mark.skipif(not nh.backends.available("nengo"), reason="nengo is not installed")
-def test_nengo_equals_reference_in_the_closed_loop():
-    net = nh.load(HERE / "network.yaml")
+@pytest.mark.parametrize("fname", ["network.yaml", "network_traces.yaml"])
+def test_nengo_equals_reference_in_the_closed_loop(fname):
+    """Within rounding over 3000 steps.  (The trace document's learning kernels sum in
+    another order: relative differences of 1e-14 that the closed loop's thresholds
+    amplify after ~5000 steps; see docs/sims.md#iso.)"""
+    net = nh.load(HERE / fname)
     out = {}
     for backend in ("reference", "nengo"):
         agents = iso.make_agents(net)
