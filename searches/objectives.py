@@ -28,3 +28,27 @@ def credit_assignment(net, backend="reference", precision="float", seed=None):
     a = 90.0 if angle is None or math.isnan(angle) else angle
     return {"score": r["accuracy"] - 0.25 * a / 90.0, "accuracy": r["accuracy"], "alignment_deg": angle,
             "train_accuracy": r["train_accuracy"], "norm_ratio": r["norm_ratio"]}
+
+
+def assemblies_contrast(net, backend="reference", precision="fixed", seed=None):
+    """sims/assemblies (short protocol) with the candidate rule on cE_cE:
+
+        score = ee_within - ee_within / ee_ratio
+              = (mean C->C weight within assemblies - mean between) / w_max
+
+    The experiment's ee_ratio alone (within / between) rewards rules that
+    silence the between-assembly weights while the within ones stay tiny
+    (ratios of 1e8 with within-weights at 1 % of w_max were found); the
+    contrast in units of w_max needs strong within and weak between weights,
+    which is what an assembly is.  Other metrics are kept for the table."""
+    from neurohebb.sims import run_sim
+
+    rule = net.projections["cE_cE"].rule.model_dump(exclude_defaults=False)
+    res = run_sim("assemblies", backend=backend, precision=precision, short=True, seed=seed,
+                  overrides={"cE_cE": rule})
+    m = res["metrics"]
+    within, ratio = m["ee_within"], m["ee_ratio"]
+    between = within / ratio if ratio > 0 else within
+    keep = ("ee_ratio", "ee_within", "selectivity", "asm_min", "bidir_bound", "bidir_other", "cue_own",
+            "small_cue_own", "small_cue_gain")
+    return {"score": within - between, "ee_between": between, **{k: m[k] for k in keep if k in m}}

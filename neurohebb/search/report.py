@@ -193,6 +193,12 @@ def _lava_txt(item):
             f"float largest weight difference {fl['max_abs_dw']:.2g} ({lv['steps']} steps)")
 
 
+def _no_engine(spec) -> str:
+    from ..hardware import load_hardware
+
+    return "(float target)" if load_hardware(spec.target).kind == "float" else "(no products)"
+
+
 def summary_markdown(spec, result: SearchResult) -> str:
     ob = spec.objective
     what = (f"{ob.experiment}{'/' + ob.part if ob.part else ''}: {ob.metric}" if ob.function is None
@@ -211,7 +217,7 @@ def summary_markdown(spec, result: SearchResult) -> str:
     rc = {x["number"]: x for x in result.recheck}
     for i, r in enumerate(result.top(max(spec.recheck.top, 5)), 1):
         x = rc.get(r["number"], {})
-        eng = ", ".join((r.get("compiled") or {}).get("engine", [])) or "(float target)"
+        eng = ", ".join((r.get("compiled") or {}).get("engine", [])) or _no_engine(spec)
         lines.append(f"| {i} | {r['number']} | {_fmt(r['score'])} | {_fmt(x.get('score_other_seeds'))} | "
                      f"{_fmt(x.get('score_float'))} | "
                      f"`{describe(r['rule'])}` | `{eng}` | {_lava_txt(x) if x else '-'} |")
@@ -224,7 +230,7 @@ def summary_markdown(spec, result: SearchResult) -> str:
                 lines.append(f"| {ref['label']} | not expressible | - | - | `{describe(ref['rule'])}` | "
                              f"{ref['not_expressible'].splitlines()[0]} | - |")
                 continue
-            eng = ", ".join((ref.get("compiled") or {}).get("engine", [])) or "(float target)"
+            eng = ", ".join((ref.get("compiled") or {}).get("engine", [])) or _no_engine(spec)
             lines.append(f"| {ref['label']} | {_fmt(ref.get('score'))} | {_fmt(ref.get('score_other_seeds'))} | "
                          f"{_fmt(ref.get('score_float'))} | "
                          f"`{describe(ref['rule'])}` | `{eng}` | {_lava_txt(ref)} |")
@@ -239,15 +245,34 @@ def summary_markdown(spec, result: SearchResult) -> str:
     reasons = {}
     for r in result.rows:
         if r["status"] == "not_expressible" and r.get("duplicate_of") is None:
-            first = r["reason"].splitlines()
-            msg = first[1].strip() if len(first) > 1 else first[0]
-            msg = msg.split(": coefficient")[0] if ": coefficient" in msg else msg
-            reasons[msg[:160]] = reasons.get(msg[:160], 0) + 1
+            for msg in _problems(r["reason"]):
+                reasons[msg] = reasons.get(msg, 0) + 1
     if reasons:
         lines += ["", "Not expressible on the target (never run), most frequent reasons:", ""]
         for m, n in sorted(reasons.items(), key=lambda kv: -kv[1])[:5]:
             lines.append(f"* {n} x `{m}`")
     return "\n".join(lines) + "\n"
+
+
+def _problems(reason: str) -> list[str]:
+    """The compiler's problems in a NotExpressible message, one short line each
+    (``product P: too small`` / ``too large`` / ``off the grid`` / the message)."""
+    import re
+
+    lines = [x.strip() for x in reason.splitlines() if x.strip()]
+    if lines and re.match(r"^not expressible for [^:]+:$", lines[0]):
+        lines = lines[1:]
+    elif lines:
+        lines[0] = re.sub(r"^not expressible for [^:]+: ", "", lines[0])
+    out = []
+    for x in lines:
+        m = re.match(r"^(\S+): product (.+?): coefficient .*?(too small|too large|% off)", x)
+        if m:
+            kind = {"% off": "more than max_coefficient_error from the grid"}.get(m.group(3), m.group(3))
+            out.append(f"{m.group(2)}: {kind}")
+        else:
+            out.append(x[:160])
+    return out
 
 
 def _order(best, direction):
