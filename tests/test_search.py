@@ -266,3 +266,22 @@ def test_lava_recheck_is_bit_identical_in_fixed_point():
     eq = lava_equivalence(spec, rule, 300)
     assert eq["fixed"]["identical"], eq
     assert eq["float"]["max_abs_dw"] < 1e-9, eq
+
+
+def test_search_through_an_existing_cluster_address(tmp_path, monkeypatch):
+    """--cluster / scheduler_address: the search uses a running Dask scheduler (here a LocalCluster
+    started by the test, as a user's cluster would be) and leaves it running."""
+    from dask.distributed import Client, LocalCluster
+
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster:
+        res = run_search(tiny_spec(), out=tmp_path, trials=2, scheduler_address=cluster.scheduler_address,
+                         progress=False)
+        assert len(res.rows) == 2 and all(r["status"] == "ok" for r in res.rows)
+        with Client(cluster.scheduler_address) as c:           # still up: run_search closed only its client
+            assert len(c.nthreads()) == 1
+    import neurohebb.search.runner as runner
+
+    monkeypatch.setattr(runner, "CONNECT_TIMEOUT", 2)
+    with pytest.raises(SearchSpecError, match="scheduler_address: cannot reach the Dask scheduler"):
+        run_search(tiny_spec(budget={"trials": 1}), out=tmp_path / "x", scheduler_address="tcp://127.0.0.1:9",
+                   progress=False)

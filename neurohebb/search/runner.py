@@ -30,6 +30,8 @@ from .space import build_rule, mantissa_range, suggest
 from .spec import SearchSpecError, load_spec
 
 INTERRUPTED = "interrupted"
+#: seconds to wait for an existing Dask scheduler (scheduler_address) before giving up
+CONNECT_TIMEOUT = 30
 
 
 def _signature(spec) -> str:
@@ -118,7 +120,7 @@ def _client(spec, workers):
 
     if spec.scheduler_address:
         try:
-            return Client(spec.scheduler_address, timeout=30), None
+            return Client(spec.scheduler_address, timeout=CONNECT_TIMEOUT), None
         except OSError as exc:
             raise SearchSpecError(f"scheduler_address: cannot reach the Dask scheduler at "
                                   f"{spec.scheduler_address}: {exc}") from None
