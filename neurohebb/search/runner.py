@@ -166,7 +166,12 @@ def run_search(spec, out="out/search", trials=None, scheduler_address=None, work
     into ``out``: the journal (``<name>.journal``), ``<name>_results.csv``,
     ``<name>_summary.md``, ``<name>_scores.png``, ``<name>_best.json``.
     Returns a :class:`~neurohebb.search.report.SearchResult`."""
-    import optuna
+    try:
+        import distributed  # noqa: F401
+        import optuna
+    except ImportError as exc:
+        raise NeurohebbError(f"neurohebb search needs Optuna and Dask distributed ({exc}); install them with "
+                             "pip install 'neurohebb[search]'") from None
 
     from ..hardware import load_hardware
     from .report import collect, write_outputs
