@@ -239,7 +239,7 @@ def _plots(ctx, doc, results, noise):
     import matplotlib.pyplot as plt
 
     ncol = 3 if noise else 2
-    fig, axes = plt.subplots(1, ncol, figsize=(5.2 * ncol, 4))
+    fig, axes = plt.subplots(1, ncol, figsize=(5.2 * ncol, 5.2))
     ax = axes[0]
     for name, r in results.items():
         ls = "--" if name in LOCAL else "-"
@@ -248,7 +248,7 @@ def _plots(ctx, doc, results, noise):
     ax.set_ylabel("angle(W2^T, B) (deg)")
     ax.set_ylim(0, 100)
     ax.set_title("alignment of the backward weights")
-    ax.legend(fontsize=6)
+    ax.legend(fontsize=6, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=2)
     ax = axes[1]
     names = list(results)
     acc = [results[n]["accuracy"] for n in names]
