@@ -81,7 +81,18 @@ def test_module_uses_the_top_level_nir_package():
 def test_fixture_covers_every_type():
     doc = every_node_doc()
     assert {p["type"] for p in doc["populations"].values()} == {"spike_times", "poisson", "array", "lif", "rate"}
-    assert {p["rule"]["template"] for p in doc["projections"].values() if "rule" in p} == set(TEMPLATES)
+    # alignment needs a partner projection pair: test_alignment_rule_round_trips_through_nir
+    assert {p["rule"]["template"] for p in doc["projections"].values() if "rule" in p} == set(TEMPLATES) - {"alignment"}
+
+
+def test_alignment_rule_round_trips_through_nir():
+    """The non-local alignment template (sims/credit_assignment) travels in the metadata."""
+    from neurohebb.sims import sims_root
+
+    net = nh.load(sims_root() / "credit_assignment" / "network.yaml")
+    assert any(p.rule is not None and p.rule.template == "alignment" for p in net.projections.values())
+    back = nhnir.from_nir(nhnir.to_nir(net))
+    assert to_dict(back) == to_dict(net)
 
 
 def test_round_trip_in_memory_is_lossless():
