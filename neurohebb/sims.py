@@ -171,6 +171,19 @@ class SimContext:
         self.out.mkdir(parents=True, exist_ok=True)
         return self.out / f"{self.name}_{stem}.png"
 
+    def save_figure(self, fig, stem: str, dpi: int = 110):
+        """Lay out ``fig``, write it to :meth:`plot_path` (``stem``), close it and
+        record the plot; returns the path (None, and nothing written, without ``out``)."""
+        import matplotlib.pyplot as plt
+
+        path = self.plot_path(stem)
+        if path is not None:
+            fig.tight_layout()
+            fig.savefig(path, dpi=dpi)
+            self.add_plot(path)
+        plt.close(fig)
+        return path
+
     def add_plot(self, path):
         if path is not None:
             self.plots.append(str(path))

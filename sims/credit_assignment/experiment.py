@@ -271,11 +271,7 @@ def _plots(ctx, doc, results, noise):
         ax.set_title("robustness to noisy updates")
         ax.legend(fontsize=7)
     fig.suptitle(f"credit_assignment on {ctx.run_label}{' (short)' if ctx.short else ''}")
-    fig.tight_layout()
-    p = ctx.plot_path("alignment")
-    fig.savefig(p, dpi=110)
-    plt.close(fig)
-    ctx.add_plot(p)
+    ctx.save_figure(fig, "alignment")
 
 
 if __name__ == "__main__":

@@ -297,11 +297,7 @@ def _plots(ctx, res, ctrl, rel, rel_c, group, t_ev, i_ev, b_ev, t_sc):
     ax.set_ylabel("dw / w0 per synapse (bar: mean)")
     ax.set_title("weight change per synapse")
     fig.suptitle(f"dendritic_gating on {ctx.run_label}{' (short)' if ctx.short else ''}")
-    fig.tight_layout()
-    p = ctx.plot_path("summary")
-    fig.savefig(p, dpi=110)
-    plt.close(fig)
-    ctx.add_plot(p)
+    ctx.save_figure(fig, "summary")
 
 
 def res_threshold(ctx):

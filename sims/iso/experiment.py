@@ -425,11 +425,7 @@ def _plots(ctx, s, ts_, fit):
     ax.set_title("impulse responses")
     fig.suptitle(f"iso on {ctx.run_label}{' (short)' if ctx.short else ''}: solid = resonator document, "
                  "dashed = trace document")
-    fig.tight_layout()
-    p = ctx.plot_path("agents")
-    fig.savefig(p, dpi=100)
-    plt.close(fig)
-    ctx.add_plot(p)
+    ctx.save_figure(fig, "agents", dpi=100)
 
 
 HEADER = {

@@ -233,11 +233,7 @@ def _plots(ctx, res, mask, out):
     for r in range(n):
         axes[r, n].axis("off")
     fig.suptitle(f"linsker: receptive fields of layer C on layer B (red +, blue -), {ctx.run_label}", fontsize=9)
-    fig.tight_layout()
-    p = ctx.plot_path("receptive_fields")
-    fig.savefig(p, dpi=110)
-    plt.close(fig)
-    ctx.add_plot(p)
+    ctx.save_figure(fig, "receptive_fields")
 
     fig, ax = plt.subplots(figsize=(5.5, 3.5))
     for pr, color, label in (("bc", "C3", "C (Linsker's regime)"), ("bc0", "C0", "C0 (k1' = 0)")):
@@ -249,11 +245,7 @@ def _plots(ctx, res, mask, out):
     ax.set_ylabel("mean weight (+-sd over cells)")
     ax.set_title(f"linsker: radial profile of layer-C weights ({ctx.run_label})", fontsize=9)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    p = ctx.plot_path("radial_profile")
-    fig.savefig(p, dpi=110)
-    plt.close(fig)
-    ctx.add_plot(p)
+    ctx.save_figure(fig, "radial_profile")
 
 
 if __name__ == "__main__":

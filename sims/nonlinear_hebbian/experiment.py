@@ -241,11 +241,7 @@ def _plots(ctx, res, vals, k_rand, l_rand):
     fig.suptitle(f"nonlinear_hebbian: the 25 receptive fields of each group (whitened pixels), {ctx.run_label}"
                  f"{' (short)' if ctx.short else ''}; random w: kurtosis {k_rand:.1f}, localisation {l_rand:.2f}",
                  fontsize=9)
-    fig.tight_layout()
-    p = ctx.plot_path("receptive_fields")
-    fig.savefig(p, dpi=110)
-    plt.close(fig)
-    ctx.add_plot(p)
+    ctx.save_figure(fig, "receptive_fields")
 
 
 if __name__ == "__main__":

@@ -158,11 +158,7 @@ def run_spiking(ctx):
         ax.set_xlabel("steps (thousands)")
         ax.legend(fontsize=7)
         fig.suptitle(f"oja_pca (spiking) on {ctx.run_label}{' (short)' if ctx.short else ''}")
-        fig.tight_layout()
-        p = ctx.plot_path("spiking_weights")
-        fig.savefig(p, dpi=110)
-        plt.close(fig)
-        ctx.add_plot(p)
+        ctx.save_figure(fig, "spiking_weights")
 
 
 #: parts that run alone: run_sim("oja_pca", part="spiking")
@@ -199,11 +195,7 @@ def _plots(ctx, res, pcs):
     ax.legend(fontsize=7)
     ax.set_title("convergence")
     fig.suptitle(f"oja_pca on {ctx.run_label}{' (short)' if ctx.short else ''}")
-    fig.tight_layout()
-    p = ctx.plot_path("weights")
-    fig.savefig(p, dpi=110)
-    plt.close(fig)
-    ctx.add_plot(p)
+    ctx.save_figure(fig, "weights")
 
 
 if __name__ == "__main__":

@@ -216,8 +216,4 @@ def _plots(ctx, net, summary):
     ax.set(xlabel="trial (red: reversals)", ylabel="h_correct - h_wrong",
            title="synaptic input margin of the shown image, one run")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    path = ctx.plot_path("summary")
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    ctx.add_plot(path)
+    ctx.save_figure(fig, "summary")

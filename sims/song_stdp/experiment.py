@@ -165,11 +165,7 @@ def _plots(ctx, net, runs, frozen):
     ax.set_title("output rate vs input rate")
     ax.legend(fontsize=8)
     fig.suptitle(f"song_stdp on {ctx.run_label}{' (short)' if ctx.short else ''}")
-    fig.tight_layout()
-    p = ctx.plot_path("summary")
-    fig.savefig(p, dpi=110)
-    plt.close(fig)
-    ctx.add_plot(p)
+    ctx.save_figure(fig, "summary")
 
     res = runs[r0][0]
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
@@ -184,8 +180,4 @@ def _plots(ctx, net, runs, frozen):
         ax.set_xlabel("time (s)")
         ax.set_title(f"{title}, {r0:g} Hz inputs")
         ax.legend(fontsize=8)
-    fig.tight_layout()
-    p = ctx.plot_path("weights_over_time")
-    fig.savefig(p, dpi=110)
-    plt.close(fig)
-    ctx.add_plot(p)
+    ctx.save_figure(fig, "weights_over_time")
