@@ -10,13 +10,7 @@ import sys
 from pathlib import Path
 
 from .errors import NeurohebbError
-
-
-def _table(rows, headers) -> str:
-    cols = list(zip(*([headers] + rows))) if rows else [[h] for h in headers]
-    widths = [max(len(str(c)) for c in col) for col in cols]
-    line = lambda r: "  ".join(str(c).ljust(w) for c, w in zip(r, widths))  # noqa: E731
-    return "\n".join([line(headers), line(["-" * w for w in widths])] + [line(r) for r in rows])
+from .text import table as _table
 
 
 def _fmt(v):

@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import NeurohebbError
+from .text import table
 
 RUN_SPECS = ("reference:float", "reference:fixed")
 
@@ -120,12 +121,9 @@ class ComparisonResult:
             sd = "" if not math.isfinite(s["sd"]) else f"{s['sd']:.4g}"
             mean = "nan" if not math.isfinite(s["mean"]) else f"{s['mean']:.4g}"
             rows.append([s["target"], s["metric"], s["run"], mean, sd])
-        widths = [max(len(str(r[i])) for r in rows + [["target", "metric", "run", "mean", "sd"]]) for i in range(5)]
-        line = lambda r: "  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip()  # noqa: E731
-        body = [line(["target", "metric", "run", "mean", "sd"]), line(["-" * w for w in widths])] + [line(r) for r in rows]
         foot = "wall time per run (mean over seeds): " + ", ".join(
             f"{k} {np.mean(v):.3g} s" for k, v in self.wall_times.items())
-        return "\n".join([head, ""] + body + ["", foot])
+        return "\n".join([head, "", table(rows, ["target", "metric", "run", "mean", "sd"]), "", foot])
 
     def plot(self, path) -> Path:
         """PNG: mean weight over time per projection, one line per run (mean

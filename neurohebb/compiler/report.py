@@ -6,6 +6,8 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field
 
+from ..text import table as _table
+
 
 @dataclass
 class Quantized:
@@ -173,13 +175,6 @@ def _e(x):
             return "inf"
         return "0" if x == 0 else f"{x:.2%}" if x >= 1e-4 else f"{x:.1e}"
     return str(x)
-
-
-def _table(rows, headers) -> str:
-    rows = [[str(c) for c in r] for r in rows]
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
-    line = lambda r: "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip()  # noqa: E731
-    return "\n".join([line(headers), line(["-" * w for w in widths])] + [line(r) for r in rows])
 
 
 def _indent(s, n=2):
