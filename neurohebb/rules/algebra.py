@@ -90,6 +90,15 @@ ALL_VARS = DEPENDENCIES + FACTOR_VARS
 TIMINGS = ("exclusive", "inclusive")
 
 
+def check_trace_names(traces):
+    """``traces`` (a mapping keyed by trace name) unchanged, or ValueError naming
+    the first unknown name and the known ones (pydantic field validators)."""
+    bad = [k for k in traces if k not in TRACES]
+    if bad:
+        raise ValueError(f"unknown trace {bad[0]!r}; known: {', '.join(TRACES)}")
+    return traces
+
+
 class RuleSyntaxError(ValueError):
     """A rule expression that is not a sum of products of known variables."""
 

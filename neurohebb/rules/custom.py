@@ -16,7 +16,7 @@ from typing import Dict, Literal, Optional
 from pydantic import field_validator, model_validator
 
 from ..ir.common import Nonlinearity, Trace
-from .algebra import TRACES, RuleSyntaxError, parse_sum
+from .algebra import TRACES, RuleSyntaxError, check_trace_names, parse_sum
 from .base import RuleParams
 
 
@@ -31,10 +31,7 @@ class Custom(RuleParams):
     @field_validator("traces")
     @classmethod
     def _trace_names(cls, v):
-        bad = [k for k in v if k not in TRACES]
-        if bad:
-            raise ValueError(f"unknown trace {bad[0]!r}; known: {', '.join(TRACES)}")
-        return v
+        return check_trace_names(v)
 
     @model_validator(mode="after")
     def _parse(self):

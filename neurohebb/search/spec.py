@@ -54,7 +54,7 @@ from typing import List, Literal, Optional, Tuple, Union
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ..errors import NeurohebbError
-from ..rules.algebra import TRACES, RuleSyntaxError, parse_sum
+from ..rules.algebra import TRACES, RuleSyntaxError, check_trace_names, parse_sum
 
 
 class SearchSpecError(NeurohebbError):
@@ -197,10 +197,7 @@ class Space(_M):
     @field_validator("traces")
     @classmethod
     def _trace_names(cls, v):
-        bad = [k for k in v if k not in TRACES]
-        if bad:
-            raise ValueError(f"unknown trace {bad[0]!r}; known: {', '.join(TRACES)}")
-        return v
+        return check_trace_names(v)
 
     @model_validator(mode="after")
     def _traces_declared(self):
