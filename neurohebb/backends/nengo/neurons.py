@@ -35,7 +35,21 @@ def _fit(a, n, dtype):
     return np.tile(a, (n // a.shape[0],) + (1,) * (a.ndim - 1))
 
 
-class IRLIF(NeuronType):
+class _IRNeuronType(NeuronType):
+    """Every IR neuron type here takes its input in IR units: the lowering gives
+    the ensembles gain 1 and bias 0 (``_ensemble``), so Nengo's gain/bias
+    solving is never used; these give that identity mapping."""
+
+    def gain_bias(self, max_rates, intercepts):
+        n = np.size(max_rates)
+        return np.ones(n), np.zeros(n)
+
+    def max_rates_intercepts(self, gain, bias):
+        n = np.size(gain)
+        return np.zeros(n), np.zeros(n)
+
+
+class IRLIF(_IRNeuronType):
     """The IR's current-based LIF (:class:`neurohebb.ir.schema.LIF`), step for step::
 
         u[t] = u[t-1] * (1 - du) + J[t]
@@ -70,14 +84,6 @@ class IRLIF(NeuronType):
     def from_ir(cls, spec, n):
         return cls(spec.du, spec.dv, spec.vth, spec.bias, spec.refractory, spec.v_reset, spec.v_init, n=n)
 
-    def gain_bias(self, max_rates, intercepts):  # never used: ensembles get gain=1, bias=0
-        n = np.size(max_rates)
-        return np.ones(n), np.zeros(n)
-
-    def max_rates_intercepts(self, gain, bias):
-        n = np.size(gain)
-        return np.zeros(n), np.zeros(n)
-
     def step(self, dt, J, output, current, voltage, refractory_time):
         dtype = voltage.dtype.type
         du, dv = dtype(self.du), dtype(self.dv)
@@ -106,7 +112,7 @@ class _Nonlin:
         self.name, self.gain, self.theta, self.power, self.slope = name, gain, theta, power, slope
 
 
-class IRRate(NeuronType):
+class IRRate(_IRNeuronType):
     """The IR's rate neuron (:class:`neurohebb.ir.schema.Rate`)::
 
         v[t] = J[t] + bias,   a[t] = f(v[t])
@@ -138,20 +144,12 @@ class IRRate(NeuronType):
     def nonlinearity(self):
         return _Nonlin(self.fname, self.fgain, self.ftheta, self.fpower, self.fslope)
 
-    def gain_bias(self, max_rates, intercepts):
-        n = np.size(max_rates)
-        return np.ones(n), np.zeros(n)
-
-    def max_rates_intercepts(self, gain, bias):
-        n = np.size(gain)
-        return np.zeros(n), np.zeros(n)
-
     def step(self, dt, J, output, voltage):
         np.add(J, _fit(self.bias, voltage.shape[0], voltage.dtype), out=voltage)
         output[...] = nonlinearities.evaluate(self.nonlinearity, voltage)
 
 
-class Prescribed(NeuronType):
+class Prescribed(_IRNeuronType):
     """A population whose output is prescribed (teacher forcing): output[t] =
     ``train[t]`` (rows repeat when ``repeat``; zero past the end otherwise);
     the input is ignored, as in the reference.  ``step`` (probeable) counts the
@@ -173,14 +171,6 @@ class Prescribed(NeuronType):
     def spiking(self):
         return self.spiking_train
 
-    def gain_bias(self, max_rates, intercepts):
-        n = np.size(max_rates)
-        return np.ones(n), np.zeros(n)
-
-    def max_rates_intercepts(self, gain, bias):
-        n = np.size(gain)
-        return np.zeros(n), np.zeros(n)
-
     def step(self, dt, J, output, step):
         k = int(step[0])
         rows = self.train.shape[0]
@@ -192,7 +182,7 @@ class Prescribed(NeuronType):
         step += 1
 
 
-class Relay(NeuronType):
+class Relay(_IRNeuronType):
     """Identity "axon" neurons: ``output[t] = J[t]`` (``spiking``: ``J[t] != 0``,
     i.e. 1 per spike whatever the amplitude the input carries, e.g. Nengo's
     ``1/dt`` from a nengo_loihi chip probe).  The lowering feeds them through a
@@ -210,14 +200,6 @@ class Relay(NeuronType):
     @property
     def spiking(self):
         return self.relay_spikes
-
-    def gain_bias(self, max_rates, intercepts):
-        n = np.size(max_rates)
-        return np.ones(n), np.zeros(n)
-
-    def max_rates_intercepts(self, gain, bias):
-        n = np.size(gain)
-        return np.zeros(n), np.zeros(n)
 
     def step(self, dt, J, output):
         if self.relay_spikes:
