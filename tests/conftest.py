@@ -4,6 +4,17 @@ import pytest
 import neurohebb as nh
 
 
+def assert_same_results(a, b):
+    """Two results are bit-identical: the same spike trains, final weights and probes."""
+    assert a.spikes.keys() == b.spikes.keys()
+    for k in a.spikes:
+        np.testing.assert_array_equal(a.spikes[k], b.spikes[k])
+    for k in a.weights:
+        np.testing.assert_array_equal(a.weights[k], b.weights[k])
+    for k in a.probes:
+        np.testing.assert_array_equal(a.probes[k].data, b.probes[k].data)
+
+
 def every_node_doc():
     """A document that uses every population, weight, connectivity, modulator,
     probe and rule template type at least once."""

@@ -13,19 +13,9 @@ import neurohebb as nh
 from neurohebb.ir import from_dict, load, save, to_dict
 from neurohebb.rules import TEMPLATES
 
-from conftest import every_node_doc
+from conftest import assert_same_results, every_node_doc
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _same_results(a, b):
-    assert a.spikes.keys() == b.spikes.keys()
-    for k in a.spikes:
-        np.testing.assert_array_equal(a.spikes[k], b.spikes[k])
-    for k in a.weights:
-        np.testing.assert_array_equal(a.weights[k], b.weights[k])
-    for k in a.probes:
-        np.testing.assert_array_equal(a.probes[k].data, b.probes[k].data)
 
 
 def test_fixture_covers_every_type():
@@ -53,7 +43,7 @@ def test_yaml_round_trip_is_lossless(tmp_path):
     save(back, tmp_path / "net2.yaml")
     assert (tmp_path / "net2.yaml").read_text() == path.read_text()
     # the loaded network runs bit-identically to the original
-    _same_results(nh.run(net), nh.run(back))
+    assert_same_results(nh.run(net), nh.run(back))
 
 
 def test_yaml_round_trip_lif_dendritic(tmp_path):
@@ -78,7 +68,7 @@ def test_yaml_round_trip_lif_dendritic(tmp_path):
     assert back.populations["dend"].type == "lif_dendritic" and back.projections["p_dend"].branch == 2
     assert back.projections["p_soma"].branch is None
     a, b = nh.run(net), nh.run(back)
-    _same_results(a, b)
+    assert_same_results(a, b)
     assert a.probes["bv"].data.shape == (120, 2, 3)
 
 
@@ -93,7 +83,7 @@ def test_round_trip_keeps_every_rule_equation(tmp_path):
 def test_same_seed_bit_identical_and_seed_matters():
     net = from_dict(every_node_doc())
     a, b = nh.run(net), nh.run(net)
-    _same_results(a, b)
+    assert_same_results(a, b)
     c = nh.run(net, seed=8)
     assert not np.array_equal(a.spikes["po"], c.spikes["po"])
 
@@ -110,7 +100,7 @@ def test_builder_equals_yaml(tmp_path):
         b.modulator(k, **v)
     for k, v in doc["probes"].items():
         b.probe(k, v["target"], v["var"], v.get("every", 1))
-    _same_results(nh.run(b.build()), nh.run(from_dict(doc)))
+    assert_same_results(nh.run(b.build()), nh.run(from_dict(doc)))
 
 
 # --------------------------------------------------------------- invalid documents

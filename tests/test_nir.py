@@ -35,19 +35,9 @@ from neurohebb.ir import from_dict, load, save, to_dict  # noqa: E402
 from neurohebb.nir import KEY, NIRConversionError, NIRConversionWarning  # noqa: E402
 from neurohebb.rules import TEMPLATES  # noqa: E402
 
-from conftest import every_node_doc  # noqa: E402
+from conftest import assert_same_results, every_node_doc  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _same_results(a, b):
-    assert a.spikes.keys() == b.spikes.keys()
-    for k in a.spikes:
-        np.testing.assert_array_equal(a.spikes[k], b.spikes[k])
-    for k in a.weights:
-        np.testing.assert_array_equal(a.weights[k], b.weights[k])
-    for k in a.probes:
-        np.testing.assert_array_equal(a.probes[k].data, b.probes[k].data)
 
 
 def _canon(net):
@@ -114,7 +104,7 @@ def test_round_trip_through_an_nir_file_is_lossless_and_runs_identically(tmp_pat
     for name, pr in net.projections.items():
         if pr.rule is not None:
             assert str(back.projections[name].rule.expand()) == str(pr.rule.expand())
-    _same_results(_run(net), _run(back))
+    assert_same_results(_run(net), _run(back))
     # and from the path directly, twice (deterministic)
     again = nhnir.from_nir(path)
     assert _canon(again) == _canon(net)
@@ -191,7 +181,7 @@ def test_lif_variants_round_trip(du, dv, bias, ntype, clamps, method, tmp_path):
     nir.write(tmp_path / "v.nir", graph)
     back, rep2 = nhnir.import_nir(tmp_path / "v.nir")
     assert rep2.used_metadata and _canon(back) == _canon(net)
-    _same_results(_run(net), _run(back))
+    assert_same_results(_run(net), _run(back))
     # what another tool sees: the static network at the same dt, method and unit
     static, _ = nhnir.import_nir(tmp_path / "v.nir", 0.5, method=method, time_unit="ms", ignore_metadata=True)
     s = static.populations["out"]
@@ -236,7 +226,7 @@ def test_graph_without_a_leaf_gets_output_nodes(tmp_path):
     assert any(type(v).__name__ == "Output" for v in g.nodes.values())
     back = nhnir.from_nir(g)
     assert _canon(back) == _canon(net)
-    _same_results(_run(net), _run(back))
+    assert_same_results(_run(net), _run(back))
 
 
 # ============================================================================ the static view
