@@ -42,6 +42,7 @@ import time
 from pathlib import Path
 
 from .errors import NeurohebbError, known
+from .text import table
 
 #: the issue's order; folders not listed here come after, alphabetically
 ORDER = ("song_stdp", "oja_pca", "linsker", "nonlinear_hebbian", "assemblies", "reversal", "iso",
@@ -150,14 +151,13 @@ class SimContext:
         backend = backend or self.backend
         precision = precision or self.precision
         be = backends.get(backend)
+        opts = {"externals": externals} if externals else {}
         if backend == "reference":
             # Serial kernels: the experiments' per-step kernels are small, and numba's
             # parallel rows cost more in thread synchronisation than they save (on a
             # loaded 2-core machine a 10-synapse Oja network ran 200x slower in parallel).
-            return be.run(net, precision=precision, seed=s, steps=steps, progress=None, parallel=False,
-                          **({"externals": externals} if externals else {}))
-        return be.run(net, precision=precision, seed=s, steps=steps, progress=None,
-                      **({"externals": externals} if externals else {}))
+            return be.run(net, precision=precision, seed=s, steps=steps, progress=None, parallel=False, **opts)
+        return be.run(net, precision=precision, seed=s, steps=steps, progress=None, **opts)
 
     @property
     def run_label(self) -> str:
@@ -274,13 +274,7 @@ def format_result(result: dict) -> str:
             f"{' (short)' if result.get('short') else ''}: {result['description']}")
     rows = [[r["label"], _fmt(r["value"]), r["published"] or "-", r["target"] or "-",
              "" if r["ok"] is None else ("yes" if r["ok"] else "NO")] for r in result["rows"]]
-    headers = ["metric", "value", "published", "target", "met"]
-    widths = [max(len(h), *(len(str(r[i])) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
-    lines = [head, ""]
-    lines.append("  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip())
-    lines.append("  ".join("-" * w for w in widths))
-    for r in rows:
-        lines.append("  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip())
+    lines = [head, "", table(rows, ["metric", "value", "published", "target", "met"])]
     if result.get("passed") is not None:
         lines.append("")
         lines.append("all targets met" if result["passed"] else "some targets NOT met")

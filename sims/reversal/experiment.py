@@ -34,6 +34,7 @@ SHORT_SEEDS, SHORT_BLOCKS = 3, 8
 WINDOW, CRITERION = 10, 0.8
 RUN_BINS = ((0, 9, "0-9"), (10, 29, "10-29"), (30, 10**9, ">= 30"))
 CURVE = 40
+PLOT_BLOCKS = 4  # the margin plot: the first 4 x block trials of the first run
 
 
 def task_params(net) -> dict:
@@ -121,10 +122,13 @@ def run(ctx):
     base = net.run.seed
     block = task_params(net)["block"]
     summary = {}
+    first = None  # the first stop-learning run, for the margin plot
     for tag, stop in (("stop", True), ("nostop", False)):
         rel, nx, pr, nx_all, late, curves, accs = [], [], [], [], [], [], []
         for k in range(seeds):
             L, _, task = run_task(ctx, net, base + k, blocks, stop)
+            if first is None:
+                first = (L, task)
             n = len(L["correct"])
             bl = _blocks(task, n)
             rel.append(relearn_trials(L["correct"], bl))
@@ -175,10 +179,10 @@ def run(ctx):
                                 "bins": v["bins"], "late": v["late"], "accuracy": v["acc"]}
                             for k, v in summary.items()}
     if ctx.out is not None:
-        _plots(ctx, net, summary)
+        _plots(ctx, summary, *first)
 
 
-def _plots(ctx, net, summary):
+def _plots(ctx, summary, L, task):
     import matplotlib
 
     matplotlib.use("Agg")
@@ -206,8 +210,7 @@ def _plots(ctx, net, summary):
     ax.legend(fontsize=8)
 
     ax = axes[2]
-    L, res, task = run_task(ctx, net, net.run.seed, 4)
-    m = L["margin"]
+    m = L["margin"][:PLOT_BLOCKS * task.block]
     ax.plot(m, ".", ms=3, color="0.3")
     for b in task.reversals[task.reversals < len(m)]:
         ax.axvline(b, color="C3", lw=0.8)
