@@ -166,7 +166,7 @@ def _factor_scale(var, ctx) -> float:
         return 1.0 / ctx["tag"].scale
     if var == "r":
         return ctx["r"].scale
-    raise AssertionError(var)
+    return 1.0  # not a learning-engine variable: lower_rule refuses its product (check_factors) with the reason
 
 
 def _factor_range(f: HwFactor, ctx) -> tuple[int, int]:
