@@ -94,16 +94,10 @@ def plan_placement(network) -> dict:
     learned_posts = {pr.post for pr in network.projections.values() if pr.rule is not None}
     spiking_pre = {}
     for name, spec in network.populations.items():
-        if spec.type in ("spike_times", "poisson"):
-            spiking_pre[name] = True
-        elif spec.type == "array":
-            v = np.asarray(spec.values)
-            spiking_pre[name] = not (v.dtype.kind == "f" and not np.all((v == 0) | (v == 1)))
+        if spec.is_source:
+            spiking_pre[name] = not getattr(spec, "graded", False)
         elif spec.type == "lif":
-            spiking_pre[name] = True
-            if spec.prescribed is not None and spec.prescribed.type == "array":
-                v = np.asarray(spec.prescribed.values)
-                spiking_pre[name] = not (v.dtype.kind == "f" and not np.all((v == 0) | (v == 1)))
+            spiking_pre[name] = not getattr(spec.prescribed, "graded", False)
         else:
             spiking_pre[name] = False
     input_probed = {pb.target for pb in network.probes.values() if pb.var == "input"}
