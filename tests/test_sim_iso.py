@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import neurohebb as nh
+from conftest import assert_close_docs
 from neurohebb.errors import NotExpressible, UnsupportedFeature
 from neurohebb.ir import from_dict, to_dict
 from neurohebb.ir.schema import Probe
@@ -47,7 +48,9 @@ def _silent_envs(net, **override):
 
 @pytest.mark.parametrize("variant, fname", [("resonator", "network.yaml"), ("traces", "network_traces.yaml")])
 def test_documents_are_the_builders_output(variant, fname):
-    assert to_dict(nh.load(HERE / fname)) == to_dict(from_dict(iso.build(variant)))
+    """The trace constants come from a bounded scalar minimisation (xatol 1e-9 on a
+    tau of about 10): another scipy or BLAS moves them in the last digits, far below 1e-7."""
+    assert_close_docs(to_dict(nh.load(HERE / fname)), to_dict(from_dict(iso.build(variant))), rtol=1e-7)
 
 
 def test_resonator_population_impulse_response_is_the_closed_form():
