@@ -1,4 +1,4 @@
-"""Lava backend (issue 4): the same declaration on Lava's ``Loihi2SimCfg``.
+"""Lava backend: the same declaration on Lava's ``Loihi2SimCfg``.
 
 * reference:float vs lava:float (``floating_pt``): identical spikes, weights
   and every probe within 1e-6 relative;

@@ -1,4 +1,4 @@
-"""Nengo backend (issue 5): reference:float vs nengo:float, and the nengo_loihi
+"""Nengo backend: reference:float vs nengo:float, and the nengo_loihi
 emulator vs the reference.
 
 * ``nengo.Simulator``: identical spike trains and final weights within 1e-6

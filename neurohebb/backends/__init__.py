@@ -1,4 +1,4 @@
-"""Backends register by short name with an availability check (design.md §1).
+"""Backends register by short name with an availability check.
 
 >>> from neurohebb import backends
 >>> backends.names()            # every registered backend
