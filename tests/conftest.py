@@ -48,6 +48,13 @@ def assert_close_docs(a, b, rtol, atol=0.0, path="doc"):
         assert a == b, f"{path}: {a!r} != {b!r}"
 
 
+def marked_slow(values, slow, ids=None):
+    """``values`` as pytest params for ``parametrize``; those in ``slow`` carry the
+    ``slow`` marker (run by ``make test-slow`` and CI, skipped by ``make test``)."""
+    ids = ids or [None] * len(values)
+    return [pytest.param(v, id=i, marks=[pytest.mark.slow] if v in slow else []) for v, i in zip(values, ids)]
+
+
 def every_node_doc():
     """A document that uses every population, weight, connectivity, modulator,
     probe and rule template type at least once."""

@@ -305,6 +305,7 @@ def test_every_node_fixture_other_seeds_and_steps(seed):
     assert_same(r, n)
 
 
+@pytest.mark.slow
 def test_float32_runs_in_float32():
     doc = every_node_doc()
     doc["run"]["dtype"] = "float32"

@@ -54,6 +54,7 @@ def test_training_schedule_is_the_papers_geometry():
         assert (R[k * 400 + 200: (k + 1) * 400] == 0.1).all()
 
 
+@pytest.mark.slow
 def test_short_reaches_targets_and_controls_fail_on_reference_float():
     res = _short()
     assert res["passed"] is True, format_result(res)
@@ -85,6 +86,7 @@ FRACTIONS = ("selectivity", "bidir_bound", "bidir_other", "cue_own", "cue_other"
 RATIOS = ("ee_ratio", "cE_vE_ratio", "vE_cE_ratio")
 
 
+@pytest.mark.slow
 def test_float_vs_fixed_within_stated_tolerance():
     """docs/sims.md: on reference:fixed (Loihi 2) every target is met too; the
     fractions are within 0.15 (absolute) and the weight ratios within 30 % of float."""

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import neurohebb as nh
-from conftest import assert_close_docs
+from conftest import assert_close_docs, marked_slow
 from neurohebb.errors import NotExpressible, UnsupportedFeature
 from neurohebb.ir import from_dict, to_dict
 from neurohebb.ir.schema import Probe
@@ -92,6 +92,7 @@ def test_derivative_and_gate_populations():
     assert np.abs(p["gdv"][3:, 0]).max() > 1e-4 and np.abs(dv).max() > 1e-4   # not trivially zero
 
 
+@pytest.mark.slow
 def test_trace_document_filters():
     """The pre traces of the traces document: x1 - x2 after an impulse on the predictive
     channel is c (l_s^n - l_f^n); the fit is 10 % (rel. RMS) from the resonator."""
@@ -109,6 +110,7 @@ def test_trace_document_filters():
     assert iso.derivative_filter_error(c, ts, tf) < 0.5
 
 
+@pytest.mark.slow
 def test_short_reaches_targets():
     res = _short()
     failed = [r for r in res["rows"] if r["ok"] is False]
@@ -124,7 +126,7 @@ def test_short_reaches_targets():
 
 
 @pytest.mark.skipif(not nh.backends.available("nengo"), reason="nengo is not installed")
-@pytest.mark.parametrize("fname", ["network.yaml", "network_traces.yaml"])
+@pytest.mark.parametrize("fname", marked_slow(["network.yaml", "network_traces.yaml"], slow={"network_traces.yaml"}))
 def test_nengo_equals_reference_in_the_closed_loop(fname):
     """Within rounding over 3000 steps.  (The trace document's learning kernels sum in
     another order: relative differences of 1e-14 that the closed loop's thresholds

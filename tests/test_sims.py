@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import neurohebb as nh
-from conftest import assert_close_docs
+from conftest import assert_close_docs, marked_slow
 from neurohebb.errors import NeurohebbError, NotExpressible
 from neurohebb.sims import format_result, list_sims, load_experiment, run_sim, sims_root
 
@@ -49,7 +49,8 @@ def test_unknown_experiment():
         run_sim("nope")
 
 
-@pytest.mark.parametrize("name", EXPERIMENTS)
+@pytest.mark.parametrize("name", marked_slow(EXPERIMENTS, slow={"song_stdp", "linsker", "iso", "credit_assignment",
+                                                                  "assemblies"}))
 def test_short_reaches_targets_on_reference(name, tmp_path):
     res = run_sim(name, short=True, out=tmp_path)
     failed = [r for r in res["rows"] if r["ok"] is False]
@@ -116,6 +117,7 @@ def test_linsker_constants_match_the_document():
 
 
 # --------------------------------------------------------------- float vs fixed (docs/sims.md)
+@pytest.mark.slow
 def test_song_float_vs_fixed_within_stated_tolerance():
     """docs/sims.md: in fixed point the additive distribution stays bimodal (BC > 5/9)
     and van Rossum's unimodal; BC within 0.25 of float (short protocol, 40 Hz)."""
@@ -131,6 +133,7 @@ nengo_ok = nh.backends.available("nengo")
 
 
 @pytest.mark.skipif(not nengo_ok, reason="nengo is not installed")
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["oja_pca", "nonlinear_hebbian"])
 def test_nengo_float_matches_reference(name):
     """docs/sims.md: nengo:float gives the reference's metrics within 1e-6 (relative)."""
