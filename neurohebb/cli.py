@@ -1,7 +1,22 @@
-"""Command line: ``neurohebb validate | run | rules | schema | demo``.
+"""Command line of neurohebb: declare a network and its plasticity once, run and compare it.
 
-Invalid input exits with code 2 and a message naming the file, the field,
-what was found and what is allowed; never a traceback.
+Commands (``neurohebb COMMAND --help`` for each one's options):
+  validate    check network documents
+  run         run a network document; write results (.npz) and plots
+  rules       list rule templates and their parameters
+  schema      write the IR's JSON Schema
+  docs        regenerate docs/ir.md, docs/rules.md and the JSON Schema from the code
+  compile     compile for a hardware target; print the quantization/capacity report
+  compare     run on several backend:precision pairs and seeds; print agreement metrics
+  sims        the experiments in sims/: ``sims list``, ``sims run NAME``
+  search      search chip-expressible learning rules for an objective (Optuna + Dask)
+  export-nir  write a network document as a NIR graph (plasticity in metadata)
+  import-nir  read a NIR graph into a network document
+  demo        the main job: run the shipped examples, print metrics, write plots
+
+``neurohebb --version`` prints the version.  Invalid input exits with code 2 and
+a message naming the file, the field, what was found and what is allowed; never
+a traceback.
 """
 from __future__ import annotations
 
@@ -260,8 +275,12 @@ def cmd_demo(args):
 
 
 def build_parser():
-    p = argparse.ArgumentParser(prog="neurohebb", description=__doc__.splitlines()[0])
-    sub = p.add_subparsers(dest="cmd", required=True)
+    from . import __version__
+
+    p = argparse.ArgumentParser(prog="neurohebb", description=__doc__.split("\n\n")[0],
+                                epilog="Run 'neurohebb COMMAND --help' for a command's options.")
+    p.add_argument("--version", action="version", version=f"neurohebb {__version__}")
+    sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
     v = sub.add_parser("validate", help="check network documents")
     v.add_argument("files", nargs="+")
     v.set_defaults(func=cmd_validate)
@@ -302,7 +321,7 @@ def build_parser():
     cm.add_argument("--out", default="out")
     cm.add_argument("--quiet", action="store_true")
     cm.set_defaults(func=cmd_compare)
-    sm = sub.add_parser("sims", help="the seed experiments in sims/: list, run")
+    sm = sub.add_parser("sims", help="the experiments in sims/: list, run NAME")
     smsub = sm.add_subparsers(dest="sims_cmd", required=True)
     sl = smsub.add_parser("list", help="list the experiments")
     sl.set_defaults(func=cmd_sims)

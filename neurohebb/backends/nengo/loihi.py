@@ -61,7 +61,8 @@ from .neurons import IRLIF
 from .collect import collect, summary
 
 TARGETS = ("sim", "simreal")
-#: used when hardware_configs/loihi1.yaml cannot be read (the numbers of notes/nengo.md)
+#: used when hardware_configs/loihi1.yaml cannot be read (nengo-loihi 1.1's discretize.py:
+#: 8-bit weights, mixed-sign weights on even levels)
 LOIHI1_WEIGHTS_FALLBACK = {"bits": 8, "mixed_step": 2}
 
 
@@ -76,7 +77,7 @@ def loihi1_weight_format() -> dict:
         return {"bits": int(w.bits), "mixed_step": int((w.initial_step or {}).get("mixed", 1)),
                 "source": "hardware_configs/loihi1.yaml"}
     except Exception:  # pragma: no cover (the config ships with the package)
-        return dict(LOIHI1_WEIGHTS_FALLBACK, source="notes/nengo.md (loihi1.yaml not found)")
+        return dict(LOIHI1_WEIGHTS_FALLBACK, source="nengo-loihi 1.1 discretize.py (loihi1.yaml not found)")
 MAX_REFRACTORY = 62  # Loihi 1 refractory delay field: 6 bits, refract_delay = refractory + 1 <= 63
 
 
