@@ -12,7 +12,7 @@ def load(path) -> Network:
 
 
 def run(network, backend: str = "reference", precision: str = "float", seed=None, steps=None, progress=None,
-        allow_modules=(), allow_dirs=(), **backend_options):
+        allow_modules=(), allow_dirs=(), on_nonfinite: str = "error", **backend_options):
     """Run ``network`` (a :class:`Network` or a path) on ``backend`` and return a
     :class:`~neurohebb.result.Result`.  ``seed``/``steps`` override ``run:``;
     the same document and seed give bit-identical results.  ``backend_options``
@@ -22,7 +22,11 @@ def run(network, backend: str = "reference", precision: str = "float", seed=None
     (module names) and in Python files in ``allow_dirs`` (directories); see
     :func:`neurohebb.externals.permit`.  A run whose memory estimate exceeds
     the machine's memory is refused before it allocates
-    (:mod:`neurohebb.ir.limits`)."""
+    (:mod:`neurohebb.ir.limits`).  A run whose state becomes NaN or infinite
+    stops with :class:`~neurohebb.errors.NonFiniteState` naming the variable
+    and the step; ``on_nonfinite="continue"`` keeps running and records it in
+    ``result.report["nonfinite"]`` (:mod:`neurohebb.health`)."""
+    from . import health
     from .externals import permit
     from .ir import limits
 
@@ -30,6 +34,7 @@ def run(network, backend: str = "reference", precision: str = "float", seed=None
         network = load(network)
     if steps is not None:
         limits.check(network, int(steps))
-    with permit(allow_modules, allow_dirs):
-        return backends.get(backend).run(network, precision=precision, seed=seed, steps=steps, progress=progress,
-                                         **backend_options)
+    with permit(allow_modules, allow_dirs), health.policy(on_nonfinite):
+        res = backends.get(backend).run(network, precision=precision, seed=seed, steps=steps, progress=progress,
+                                        **backend_options)
+        return health.check_result(res)

@@ -433,7 +433,7 @@ def _nonfinite_in(out_dir: Path) -> bool:
     return False
 
 
-def evaluate(v, work: Path, steps=20, timeout=10.0, stages=("validate", "run", "compile")) -> dict:
+def evaluate(v, work: Path, steps=20, timeout=10.0, stages=("validate", "run", "compile"), run_timeout=60.0) -> dict:
     """Write variant ``v`` under ``work`` and run the stages; returns outcomes."""
     d = work / f"v{v['index']}" / "a" / "b"
     d.mkdir(parents=True, exist_ok=True)
@@ -446,13 +446,16 @@ def evaluate(v, work: Path, steps=20, timeout=10.0, stages=("validate", "run", "
     os.chdir(d)  # relative escapes and the marker land in the variant's folder
     try:
         before = {p for p in (work / f"v{v['index']}").rglob("*")}
+        root_before = set(Path("/").glob("ESCAPED*"))
         result = {"index": v["index"], "seed_doc": v["seed_doc"], "mutations": v["mutations"]}
         r = run_cli(["validate", str(doc)], timeout)
         result["validate"] = classify(r, "validate")
         result["detail"] = {"validate": r.get("tb") or r.get("stderr", "")[-600:]}
         if result["validate"] == "ok" and "run" in stages:
-            r = run_cli(["run", str(doc), "--steps", str(steps), "--quiet", "--out", str(out)], max(timeout, 10.0))
+            r = run_cli(["run", str(doc), "--steps", str(steps), "--quiet", "--out", str(out)], run_timeout)
             c = classify(r, "run")
+            if c in ("ok", "refused") and r["seconds"] > timeout:
+                c = f"{c} but slow (>{timeout:g} s)"
             if c == "ok" and _nonfinite_in(out):
                 said = re.search(r"nan|non-finite|infinit", (r.get("stdout", "") + r.get("stderr", "")), re.I)
                 c = "ok-nonfinite-reported" if said else "UNREPORTED-NONFINITE"
@@ -465,7 +468,7 @@ def evaluate(v, work: Path, steps=20, timeout=10.0, stages=("validate", "run", "
             result["detail"]["compile"] = r.get("tb") or r.get("stderr", "")[-600:]
         after = {p for p in (work / f"v{v['index']}").rglob("*")}
         new = [p for p in after - before if not str(p).startswith(str(out)) and p.name not in ("doc.yaml", "doc.npz")]
-        breach = [str(p) for p in new if p.is_file()] + [str(p) for p in Path("/").glob("ESCAPED_ABS*")]
+        breach = [str(p) for p in new if p.is_file()] + [str(p) for p in set(Path("/").glob("ESCAPED*")) - root_before]
         if (d / MARKER).exists() or (Path(cwd) / MARKER).exists():
             breach.append("marker: a document ran a command")
         result["breach"] = breach
@@ -496,7 +499,12 @@ def main(argv=None):
     args = ap.parse_args(argv)
     work = Path(args.work).resolve()
     work.mkdir(parents=True, exist_ok=True)
-    import neurohebb.cli  # noqa: F401  (imported once; every child is a fork)
+    # imported once: every child is a fork of this process
+    import neurohebb.api  # noqa: F401
+    import neurohebb.backends.reference.fixed  # noqa: F401
+    import neurohebb.cli  # noqa: F401
+    import neurohebb.compiler  # noqa: F401
+    import neurohebb.plotting  # noqa: F401
 
     results = []
     jsonl = Path(args.jsonl or work / "outcomes.jsonl")

@@ -39,6 +39,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ...errors import UnsupportedFeature
+from ...health import Monitor
 from ...ir import schema as S
 from ...ir.validate import size
 from ...result import ProbeData, Result
@@ -378,6 +379,7 @@ def run_program(program, seed=None, steps=None, progress=None, parallel=True, se
     show = sys.stderr.isatty() if progress is None else progress
     bar = tqdm(total=steps, disable=not show, desc=(net.name or "run") + " (fixed)", unit="step", mininterval=0.5)
     r_now = {}
+    health = Monitor(steps, mods=mods)
     for t in range(steps):
         for name, p, h, d, rec in pop_items:
             p.input, next_input[name] = next_input[name], p.input
@@ -403,6 +405,8 @@ def run_program(program, seed=None, steps=None, progress=None, parallel=True, se
                 continue
             times.append(t)
             data.append(_probe(pb, pops, projs, mods, H, depth, t, program).copy())
+        if health.due(t):
+            health.check(t)
         if show and (t % 100 == 99 or t == steps - 1):
             bar.update(t + 1 - bar.n)
     bar.close()
@@ -432,7 +436,7 @@ def run_program(program, seed=None, steps=None, progress=None, parallel=True, se
         "integer_weights": ints,
     }
     res.wall_time = time.perf_counter() - t_start
-    return res
+    return health.finish(res)
 
 
 def _probe(pb, pops, projs, mods, H, depth, t, program):

@@ -14,6 +14,7 @@ from tqdm import tqdm
 from ... import nonlinearities
 from ...errors import UnsupportedFeature
 from ...externals import bind, check_activity, external_populations
+from ...health import Monitor
 from ...ir.validate import size, validate
 from ...result import ProbeData, Result
 from . import kernels, nonlocal_rules
@@ -348,6 +349,7 @@ def run(network, precision="float", seed=None, steps=None, progress=None, parall
     prev_out = {name: buf[name][-1] for name in pops}  # zeros: "step -1"
     outs = {}
     r_now = {}
+    health = Monitor(steps, pops, projs, mods)
     for t in range(steps):
         shared["prev"] = prev_out
         # 1-2: populations read their inputs and emit
@@ -383,6 +385,8 @@ def run(network, precision="float", seed=None, steps=None, progress=None, parall
                 continue
             times.append(t)
             data.append(_probe_value(pb, pops, projs, mods, prev_out).copy())
+        if health.due(t):
+            health.check(t)
         if show and (t % 100 == 99 or t == steps - 1):
             bar.update(t + 1 - bar.n)
     bar.close()
@@ -395,7 +399,7 @@ def run(network, precision="float", seed=None, steps=None, progress=None, parall
         res.probes[pname] = ProbeData(pb.target, pb.var, np.asarray(times, np.int64),
                                       np.asarray(data) if data else np.zeros((0,)))
     res.wall_time = time.perf_counter() - t_start
-    return res
+    return health.finish(res)
 
 
 def _probe_value(pb, pops, projs, mods, outs):
