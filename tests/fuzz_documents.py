@@ -56,7 +56,7 @@ HOSTILE_NAMES = ["a\n", "1x", "os:system", "x y", "", "p" * 300, "é", "../x", "
 HOSTILE_RULES = ["10**400*u", "1e400*x0", "(-1)**0.5*u", "u*e", "0*u", "1e308*u*w*w", "u*w**2", "x0*y0",
                  "0.01*u*" + "*".join(["x1"] * 1200), " + ".join(["0.001*u*w"] * 500), "u", "-u*(w+1e308)",
                  "__import__('os').system('true')*u", "1/0*u", "nan*u", "inf*u", "2**-2000*u", "u*" + "(" * 200 + "w" + ")" * 200]
-ESCAPE_NAMES = ["../../ESCAPED", "/ESCAPED_ABS", "..", "a/../../ESCAPED2", "x\ny", "..\\..\\ESCAPED3"]
+ESCAPE_NAMES = ["../../ESCAPED", "/ESCAPED_ABS_{token}", "..", "a/../../ESCAPED2", "x\ny", "..\\..\\ESCAPED3"]
 MARKER = "PWNED_MARKER"
 
 
@@ -149,7 +149,7 @@ def m_rule(rng, data, ctx):
 
 
 def m_name(rng, data, ctx):
-    v = rng.choice(ESCAPE_NAMES)
+    v = rng.choice(ESCAPE_NAMES).format(token=ctx["token"])
     data["name"] = v
     return f"name = {v!r}"
 
@@ -314,9 +314,11 @@ def _npz_keys(data) -> list[str]:
     return sorted({v[4:] for _, v in _walk(data) if isinstance(v, str) and v.startswith("npz:")})
 
 
-def variants(n: int, seed: int = 0, root: Path = ROOT, docs=None):
-    """``n`` variants: dicts with ``seed_doc``, ``yaml`` (bytes), ``npz`` (bytes or None) and ``mutations``."""
+def variants(n: int, seed: int = 0, root: Path = ROOT, docs=None, token: str | None = None):
+    """``n`` variants: dicts with ``seed_doc``, ``yaml`` (bytes), ``npz`` (bytes or None) and ``mutations``.
+    ``token`` names the absolute escape path ``/ESCAPED_ABS_<token>`` (default: this process's id)."""
     rng = random.Random(seed)
+    token = token or str(os.getpid())
     docs = docs or seed_documents(root)
     cache = {}
     for i in range(n):
@@ -328,7 +330,7 @@ def variants(n: int, seed: int = 0, root: Path = ROOT, docs=None):
         data = copy.deepcopy(data0)
         npz = npz0
         muts = []
-        ctx = {"marker": MARKER}
+        ctx = {"marker": MARKER, "token": token}
         kinds = rng.choices(["data", "text", "npz"], weights=[8, 2, 1 if npz0 else 0.3])[0]
         if kinds == "data":
             for _ in range(rng.choice([1, 1, 2, 3])):
@@ -433,7 +435,8 @@ def _nonfinite_in(out_dir: Path) -> bool:
     return False
 
 
-def evaluate(v, work: Path, steps=20, timeout=10.0, stages=("validate", "run", "compile"), run_timeout=60.0) -> dict:
+def evaluate(v, work: Path, steps=20, timeout=10.0, stages=("validate", "run", "compile"), run_timeout=60.0,
+             run_args=()) -> dict:
     """Write variant ``v`` under ``work`` and run the stages; returns outcomes."""
     d = work / f"v{v['index']}" / "a" / "b"
     d.mkdir(parents=True, exist_ok=True)
@@ -446,13 +449,13 @@ def evaluate(v, work: Path, steps=20, timeout=10.0, stages=("validate", "run", "
     os.chdir(d)  # relative escapes and the marker land in the variant's folder
     try:
         before = {p for p in (work / f"v{v['index']}").rglob("*")}
-        root_before = set(Path("/").glob("ESCAPED*"))
+        root_before = set(Path("/").glob(f"ESCAPED_ABS_{os.getpid()}*"))
         result = {"index": v["index"], "seed_doc": v["seed_doc"], "mutations": v["mutations"]}
         r = run_cli(["validate", str(doc)], timeout)
         result["validate"] = classify(r, "validate")
         result["detail"] = {"validate": r.get("tb") or r.get("stderr", "")[-600:]}
         if result["validate"] == "ok" and "run" in stages:
-            r = run_cli(["run", str(doc), "--steps", str(steps), "--quiet", "--out", str(out)], run_timeout)
+            r = run_cli(["run", str(doc), "--steps", str(steps), "--quiet", "--out", str(out), *run_args], run_timeout)
             c = classify(r, "run")
             if c in ("ok", "refused") and r["seconds"] > timeout:
                 c = f"{c} but slow (>{timeout:g} s)"
@@ -468,7 +471,7 @@ def evaluate(v, work: Path, steps=20, timeout=10.0, stages=("validate", "run", "
             result["detail"]["compile"] = r.get("tb") or r.get("stderr", "")[-600:]
         after = {p for p in (work / f"v{v['index']}").rglob("*")}
         new = [p for p in after - before if not str(p).startswith(str(out)) and p.name not in ("doc.yaml", "doc.npz")]
-        breach = [str(p) for p in new if p.is_file()] + [str(p) for p in set(Path("/").glob("ESCAPED*")) - root_before]
+        breach = [str(p) for p in new if p.is_file()] + [str(p) for p in set(Path("/").glob(f"ESCAPED_ABS_{os.getpid()}*")) - root_before]
         if (d / MARKER).exists() or (Path(cwd) / MARKER).exists():
             breach.append("marker: a document ran a command")
         result["breach"] = breach
