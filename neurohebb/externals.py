@@ -74,17 +74,17 @@ def _refusal(mod: str) -> str:
 
 def check_functions(network) -> list[tuple[str, str]]:
     """Problems with the ``function:`` of every external population under the
-    current permission (nothing is imported)."""
-    mods, dirs = _PERMIT.get()
+    current permission: a module that is not allowed is refused without being
+    imported; an allowed one is imported and must define the factory."""
     problems = []
     for name in external_populations(network):
         fn = network.populations[name].function
         if fn is None:
             continue
-        mod = fn.partition(":")[0]
-        if _under(mod, SHIPPED_MODULES) or _under(mod, mods) or _local_file(mod, dirs) is not None:
-            continue
-        problems.append((f"populations.{name}.function", _refusal(mod)))
+        try:
+            _import(fn, f"populations.{name}.function")
+        except NetworkError as exc:
+            problems.extend(exc.problems)
     return problems
 
 

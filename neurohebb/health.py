@@ -62,8 +62,9 @@ class Monitor:
         self.steps, self.every = int(steps), int(every)
         self.policy = _POLICY.get()
         self.items = []
-        for space, objs, fields in (("populations", pops, POP_VARS), ("projections", projs, PROJ_VARS),
-                                    ("modulators", mods, MOD_VARS)):
+        # projections first: an overflowing weight is the usual cause of a NaN voltage
+        for space, objs, fields in (("projections", projs, PROJ_VARS), ("modulators", mods, MOD_VARS),
+                                    ("populations", pops, POP_VARS)):
             for name, obj in (objs or {}).items():
                 for attr, label in fields:
                     self.items.append((f"{space}.{name}", label, obj, attr))
@@ -75,10 +76,12 @@ class Monitor:
 
     def check(self, t: int):
         bad = []
+        seen = set()
         for where, label, obj, attr in self.items:
             a = getattr(obj, attr, None)
-            if a is None:
+            if a is None or id(a) in seen:  # e of a rule without de is the weights themselves
                 continue
+            seen.add(id(a))
             if not isinstance(a, np.ndarray):
                 a = np.asarray(a)
             if a.dtype.kind not in "fc" or a.size == 0:
@@ -98,7 +101,10 @@ class Monitor:
             for w, lab, _ in bad:
                 self.found.setdefault(f"{w}.{lab}", t)
             return
-        others = f" (and {len(bad) - 1} more variable(s))" if len(bad) > 1 else ""
+        others = ""
+        if len(bad) > 1:
+            names = [f"{w}.{lab}" for w, lab, _ in bad[1:5]]
+            others = f" (also: {', '.join(names)}{', ...' if len(bad) > 5 else ''})"
         raise NonFiniteState(
             f"{where}: {label} became {kind} by step {t} ({since}; the state is checked every {self.every} steps)"
             f"{others}. A value overflowed: check the rule's coefficients, the weights and their bounds, the "
