@@ -1,9 +1,9 @@
 """NaN and infinity in a run's state are loud.
 
 A backend's step loop creates one :class:`Monitor` and calls
-``monitor.check(t)`` when ``monitor.due(t)`` (every :data:`CHECK_EVERY` steps
-and on the last step, so the check costs nothing measurable), then
-``monitor.finish(result)``, which also checks everything the result holds
+``monitor.check(t)`` when ``monitor.due(t, last_step)`` (every
+:data:`CHECK_EVERY` steps and on the last step, so the check costs nothing
+measurable), then ``monitor.finish(result)``, which also checks everything the result holds
 (weights, probes).  When a floating-point state variable is NaN or infinite
 the run stops with :class:`~neurohebb.errors.NonFiniteState` naming the
 population, projection or modulator, the variable and the step; with the
@@ -58,8 +58,8 @@ class Monitor:
     :data:`POP_VARS`, :data:`PROJ_VARS`, :data:`MOD_VARS` that exist and hold
     floats."""
 
-    def __init__(self, steps: int, pops=None, projs=None, mods=None, every: int = CHECK_EVERY):
-        self.steps, self.every = int(steps), int(every)
+    def __init__(self, pops=None, projs=None, mods=None, every: int = CHECK_EVERY):
+        self.every = int(every)
         self.policy = _POLICY.get()
         self.items = []
         # projections first: an overflowing weight is the usual cause of a NaN voltage
@@ -71,8 +71,9 @@ class Monitor:
         self.last_ok = -1
         self.found: dict[str, int] = {}
 
-    def due(self, t: int) -> bool:
-        return t % self.every == self.every - 1 or t == self.steps - 1
+    def due(self, t: int, last: int) -> bool:
+        """Check after step ``t`` of a run whose last step is ``last``?"""
+        return t % self.every == self.every - 1 or t == last
 
     def check(self, t: int):
         bad = []
@@ -133,6 +134,4 @@ def check_result(result):
     """A finished result of any backend: NaN or infinity in its weights or
     probes raise :class:`NonFiniteState` (or, under the ``continue`` policy,
     are recorded in ``result.report["nonfinite"]``)."""
-    mon = Monitor(result.steps)
-    mon.last_ok = -1
-    return mon.finish(result)
+    return Monitor().finish(result)

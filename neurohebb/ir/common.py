@@ -1,7 +1,7 @@
 """Pieces shared by the IR schema and the rule templates."""
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator, WithJsonSchema
@@ -23,6 +23,9 @@ class Model(BaseModel):
 
     model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True, validate_assignment=True,
                               allow_inf_nan=False)
+
+    #: populations: True for the source types (spike_times, poisson, array)
+    is_source: ClassVar[bool] = False
 
 
 def check_array(arr: np.ndarray) -> np.ndarray:
