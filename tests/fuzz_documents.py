@@ -31,7 +31,6 @@ import argparse
 import copy
 import io
 import json
-import math
 import os
 import random
 import re

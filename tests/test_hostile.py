@@ -317,7 +317,6 @@ def test_nir_external_link_and_virtual_dataset_are_refused(tmp_path):
     virtual.write_bytes(nir_path.read_bytes())
     with h5py.File(virtual, "r+") as f:
         name = _weight_dataset(f)
-        shape = f[name].shape
         del f[name]
         layout = h5py.VirtualLayout(shape=(2, 3), dtype="f8")
         layout[:] = h5py.VirtualSource(str(other), "data", shape=(2, 3))
