@@ -21,10 +21,12 @@ a traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import re
 import sys
 from pathlib import Path
 
-from .errors import NeurohebbError
+from .errors import NetworkError, NeurohebbError
 from .text import table as _table
 
 
@@ -32,11 +34,52 @@ def _fmt(v):
     return f"{v:.4g}" if isinstance(v, float) else str(v)
 
 
+def safe_stem(name: str, fallback: str = "network") -> str:
+    """A file-name stem from a document name: letters, digits, ``_``, ``-`` and
+    ``.`` (others become ``_``), not starting with ``.`` or ``-``, at most 100
+    characters; ``fallback`` when nothing is left."""
+    stem = re.sub(r"[^A-Za-z0-9_.-]", "_", str(name))[:100].lstrip(".-")
+    return stem or fallback
+
+
+def inside(out: Path, filename: str) -> Path:
+    """``out / filename``, refused unless it lies directly in ``out``."""
+    path = out / filename
+    if path.resolve().parent != out.resolve():
+        raise NeurohebbError(f"output file {filename!r} would land outside --out {out}; refused")
+    return path
+
+
+def _permission(args, file):
+    """The externals' permission of a command (``--allow-local-functions``)."""
+    from .externals import permit
+
+    if getattr(args, "allow_local_functions", False):
+        return permit(directories=[Path(file).resolve().parent])
+    return contextlib.nullcontext()
+
+
+def _check_functions(args, file, net):
+    from .externals import check_functions
+
+    with _permission(args, file):
+        problems = check_functions(net)
+    if problems:
+        raise NetworkError(problems, str(file))
+
+
+def _int_arg(value, flag, lo, hi):
+    if value is not None and not lo <= value <= hi:
+        raise NeurohebbError(f"{flag} {value}: allowed {lo} .. {hi}")
+    return value
+
+
 def cmd_validate(args):
     from .ir import load
 
     for f in args.files:
         net = load(f)
+        _check_functions(args, f, net)
         print(f"{f}: valid ({len(net.populations)} populations, {len(net.projections)} projections, "
               f"{sum(p.rule is not None for p in net.projections.values())} plastic)")
     return 0
@@ -46,24 +89,36 @@ def cmd_run(args):
     from . import plotting
     from .api import run
     from .ir import load
+    from .ir.common import MAX_INT
 
+    _int_arg(args.steps, "--steps", 1, MAX_INT)
+    _int_arg(args.seed, "--seed", 0, 2**32 - 1)
     net = load(args.file)
+    _check_functions(args, args.file, net)
     extra = {"board": True} if args.board else {}
     if args.threads is not None:
         extra["threads"] = args.threads
     if args.board and args.backend != "lava":
         raise NeurohebbError(f"--board runs on a Loihi 2 board through the lava backend; got --backend {args.backend}")
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    stem = net.name or Path(args.file).stem
+    stem = safe_stem(net.name or Path(args.file).stem)
+    result_file = inside(out, f"{stem}_{safe_stem(args.backend)}_{safe_stem(args.precision)}.npz")
+    allow = [Path(args.file).resolve().parent] if args.allow_local_functions else []
     progress = None if not args.quiet else False
+    on_nonfinite = "continue" if args.allow_nonfinite else "error"
     if args.checkpoint_every:
-        res = _run_with_checkpoints(net, args, out / f"{stem}_{args.backend}_{args.precision}.ckpt.npz", progress)
+        from . import health
+        from .externals import permit
+
+        ckpt = inside(out, f"{stem}_{safe_stem(args.backend)}_{safe_stem(args.precision)}.ckpt.npz")
+        with permit((), allow), health.policy(on_nonfinite):
+            res = health.check_result(_run_with_checkpoints(net, args, ckpt, progress))
     else:
         res = run(net, backend=args.backend, precision=args.precision, seed=args.seed, steps=args.steps,
-                  progress=progress, **extra)
-    res.save(out / f"{stem}_{args.backend}_{args.precision}.npz")
-    files = plotting.all_plots(res, net, out, stem)
+                  progress=progress, allow_dirs=allow, on_nonfinite=on_nonfinite, **extra)
+    out.mkdir(parents=True, exist_ok=True)
+    res.save(result_file)
+    files = [] if args.no_plots or res.report.get("nonfinite") else plotting.all_plots(res, net, out, stem)
     rows = []
     for pop, s in res.spikes.items():
         rows.append([pop, "spikes", f"{res.rates(pop).mean():.3g} Hz mean rate"])
@@ -71,8 +126,16 @@ def cmd_run(args):
         rows.append([proj, "weights", f"mean {w.mean():.4g} (initial {res.initial_weights[proj].mean():.4g}), "
                                       f"range [{w.min():.4g}, {w.max():.4g}]"])
     print(_table(rows, ["name", "what", "value"]))
+    health = format_health(res.report)
+    if health:
+        print("\n" + health)
+    bad = res.report.get("nonfinite")
+    if bad:
+        print("\nWARNING: non-finite (NaN or infinite) values, kept because of --allow-nonfinite (first detected at step):")
+        for k, t in bad.items():
+            print(f"  {k}: step {t}")
     print(f"\n{res.steps} steps in {res.wall_time:.2f} s on {res.backend}:{res.precision}; wrote {out}/ "
-          f"({len(files)} plots and {stem}_{args.backend}_{args.precision}.npz)")
+          f"({len(files)} plots and {result_file.name})")
     return 0
 
 
@@ -98,6 +161,41 @@ def _run_with_checkpoints(net, args, ckpt, progress):
         sim.run(min(args.checkpoint_every, total - sim.t), progress=progress)
         sim.save(ckpt)
     return sim.result()
+
+
+def format_health(report: dict) -> str:
+    """The fixed-point health section of a run's report: per projection the
+    trace saturations, accumulator saturations, weight (and tag) clips and
+    initial weights clipped by quantization; per population the ``u`` wraps and
+    ``v`` saturations.  Empty for a run without these counters (float)."""
+    sat = report.get("saturation") or {}
+    neurons = report.get("neurons") or {}
+    if not sat and not neurons:
+        return ""
+    lines = [f"fixed-point health ({report.get('hardware', 'fixed point')}): counts over the run"]
+    total = 0
+    if sat:
+        rows = []
+        for name, d in sat.items():
+            ts = d.get("trace_saturations", {})
+            counts = [sum(ts.values()), d.get("accumulator_saturations", 0), d.get("weight_clips", 0),
+                      d.get("tag_clips", 0), d.get("initial_weights_clipped", 0)]
+            total += counts[0] + counts[1] + counts[4]  # clips to the bounds happen in float too
+            rows.append([name, ", ".join(f"{k} {v}" for k, v in ts.items()) or "-", *counts[1:],
+                         f"{d.get('weights_at_min', 0)} / {d.get('weights_at_max', 0)}"])
+        lines.append(_table(rows, ["projection", "trace saturations", "accumulator saturations", "weight clips",
+                                   "tag clips", "initial weights clipped", "weights at min / max"]))
+    if neurons:
+        rows = []
+        for name, d in neurons.items():
+            total += d.get("u_wraps", 0) + d.get("v_saturations", 0)
+            rows.append([name, d.get("u_wraps", 0), d.get("v_saturations", 0)])
+        lines.append(_table(rows, ["population", "u wraps", "v saturations"]))
+    lines.append("no trace or accumulator saturation, no u wrap or v saturation (weight and tag clips are clips "
+                 "to the weight range, as in float)" if total == 0 else
+                 f"{total} trace/accumulator saturations, clipped initial weights, u wraps or v saturations: the "
+                 "fixed-point run may differ from float beyond rounding (neurohebb compare shows by how much)")
+    return "\n".join(lines)
 
 
 def cmd_rules(args):
@@ -148,14 +246,24 @@ def cmd_compile(args):
 def cmd_compare(args):
     from .compare import compare
 
+    from .ir import limits, load
+    from .ir.common import MAX_INT
+
     runs = [r.strip() for r in args.runs.split(",") if r.strip()]
-    res = compare(args.file, runs=runs, seeds=args.seeds, steps=args.steps, hardware=args.hardware,
-                  progress=None if not args.quiet else False)
-    print(res.table())
+    _int_arg(args.steps, "--steps", 1, MAX_INT)
+    _int_arg(args.seeds, "--seeds", 1, 10_000)
+    net = load(args.file)
+    _check_functions(args, args.file, net)
+    if args.steps is not None:
+        limits.check(net, args.steps, args.file)
     out = Path(args.out)
+    target = inside(out, f"{safe_stem(Path(args.file).stem)}_compare.png")
+    with _permission(args, args.file):
+        res = compare(net, runs=runs, seeds=args.seeds, steps=args.steps, hardware=args.hardware,
+                      progress=None if not args.quiet else False)
+    print(res.table())
     out.mkdir(parents=True, exist_ok=True)
-    stem = Path(args.file).stem
-    path = res.plot(out / f"{stem}_compare.png")
+    path = res.plot(target)
     print(f"\nweights over time per run: {path}")
     return 0
 
@@ -204,7 +312,7 @@ def cmd_import_nir(args):
     from .nir import import_file
 
     out = args.output or str(Path(args.file).with_suffix(".yaml"))
-    print(import_file(args.file, out, dt=args.dt, method=args.method, time_unit=args.time_unit))
+    print(import_file(args.file, out, dt=args.dt, method=args.method, time_unit=args.time_unit, force=args.force))
     return 0
 
 
@@ -274,6 +382,10 @@ def cmd_demo(args):
     return 0
 
 
+LOCAL_HELP = ("let the document's external populations name factories (function: 'mod:make') in Python "
+              "files next to the document (mod.py); without it only neurohebb.environments is allowed")
+
+
 def build_parser():
     from . import __version__
 
@@ -283,6 +395,7 @@ def build_parser():
     sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
     v = sub.add_parser("validate", help="check network documents")
     v.add_argument("files", nargs="+")
+    v.add_argument("--allow-local-functions", action="store_true", help=LOCAL_HELP)
     v.set_defaults(func=cmd_validate)
     r = sub.add_parser("run", help="run a network document; write results (.npz) and plots")
     r.add_argument("file")
@@ -297,6 +410,10 @@ def build_parser():
     r.add_argument("--checkpoint-every", type=int, metavar="N",
                    help="write a checkpoint to --out every N steps; running the same command again resumes from it")
     r.add_argument("--restart", action="store_true", help="with --checkpoint-every: ignore an existing checkpoint")
+    r.add_argument("--allow-local-functions", action="store_true", help=LOCAL_HELP)
+    r.add_argument("--allow-nonfinite", action="store_true",
+                   help="keep running when the state becomes NaN or infinite (reported, not an error)")
+    r.add_argument("--no-plots", action="store_true", help="write the results only")
     r.set_defaults(func=cmd_run)
     ru = sub.add_parser("rules", help="list rule templates and their parameters")
     ru.set_defaults(func=cmd_rules)
@@ -320,6 +437,7 @@ def build_parser():
     cm.add_argument("--hardware", default="loihi2")
     cm.add_argument("--out", default="out")
     cm.add_argument("--quiet", action="store_true")
+    cm.add_argument("--allow-local-functions", action="store_true", help=LOCAL_HELP)
     cm.set_defaults(func=cmd_compare)
     sm = sub.add_parser("sims", help="the experiments in sims/: list, run NAME")
     smsub = sm.add_subparsers(dest="sims_cmd", required=True)
@@ -356,6 +474,7 @@ def build_parser():
     im.add_argument("--dt", type=float, help="step in ms (default: from neurohebb metadata, else 1.0)")
     im.add_argument("--method", choices=["exact", "euler"])
     im.add_argument("--time-unit", choices=["s", "ms"])
+    im.add_argument("--force", action="store_true", help="overwrite an existing .yaml/.npz")
     im.set_defaults(func=cmd_import_nir)
     d = sub.add_parser("demo", help="the main job: run the shipped examples, print metrics, write plots")
     d.add_argument("--out", default="out")
@@ -372,6 +491,10 @@ def main(argv=None) -> int:
         return args.func(args)
     except NeurohebbError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print("error: out of memory: the run needs more memory than this machine could give it (the estimate "
+              "before the run did not foresee it); reduce the sizes, the steps or the probes", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -19,8 +19,10 @@ mean and sd over seeds:
   :class:`~neurohebb.result.Result`, or a dict of them), per run;
 * for fixed-point runs, what the engine reports per projection:
   ``truncation_lsb`` (mean per synapse of what the engine's product right
-  shifts dropped, in LSB: a systematic, negative drift), ``weight_clips``
-  and ``trace_saturations`` (counts).
+  shifts dropped, in LSB: a systematic, negative drift), ``weight_clips``,
+  ``accumulator_saturations``, ``tag_clips``, ``initial_weights_clipped``
+  and ``trace_saturations`` (counts), and per population ``u_wraps`` and
+  ``v_saturations``.
 
 Runs of one seed share the seed, so sources (Poisson trains, initial weights
 before quantization) are identical; differences come from arithmetic.
@@ -37,6 +39,8 @@ from .errors import NeurohebbError, UnsupportedFeature
 from .text import table
 
 RUN_SPECS = ("reference:float", "reference:fixed")
+#: the fixed-point model's per-projection counters (``report["saturation"]``) compare shows
+SATURATION_COUNTERS = ("weight_clips", "accumulator_saturations", "tag_clips", "initial_weights_clipped")
 
 
 def _parse(spec: str) -> tuple[str, str]:
@@ -230,9 +234,14 @@ def compare(network, runs=RUN_SPECS, seeds=5, steps=None, hardware="loihi2", met
                 res.add("metric", name, "value", spec, si, fn(r))
             for k, sat in (r.report.get("saturation") or {}).items():
                 res.add("projection", k, "truncation_lsb", spec, si, sat.get("truncation_lsb_per_synapse", 0.0))
-                res.add("projection", k, "weight_clips", spec, si, sat.get("weight_clips", 0))
+                for counter in SATURATION_COUNTERS:
+                    if counter in sat:
+                        res.add("projection", k, counter, spec, si, sat[counter])
                 ts = sat.get("trace_saturations", {})
                 res.add("projection", k, "trace_saturations", spec, si, sum(ts.values()))
+            for pop, cnt in (r.report.get("neurons") or {}).items():
+                for counter, value in cnt.items():
+                    res.add("population", pop, counter, spec, si, value)
         ref = results[runs[0]]
         for spec in runs:
             r = results[spec]

@@ -162,11 +162,11 @@ def _factor_scale(var, ctx) -> float:
         return ctx["traces"][var].scale
     if var == "w":
         return 1.0 / ctx["w"].scale
-    if var == "e":
+    if var == "e" and ctx.get("tag") is not None:
         return 1.0 / ctx["tag"].scale
-    if var == "r":
+    if var == "r" and ctx.get("r") is not None:
         return ctx["r"].scale
-    return 1.0  # not a learning-engine variable: lower_rule refuses its product (check_factors) with the reason
+    raise KeyError(var)  # no scale on this target (a trace that was not mapped, e without de, r without a route)
 
 
 def _factor_range(f: HwFactor, ctx) -> tuple[int, int]:
