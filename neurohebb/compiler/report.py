@@ -117,6 +117,24 @@ class CompileReport:
             d[key] = [{k: clean(v) for k, v in row.items()} for row in d[key]]
         return d
 
+    @classmethod
+    def from_dict(cls, d: dict) -> "CompileReport":
+        """The inverse of :meth:`to_dict` (a report read back from a result file)."""
+        def num(v):
+            return float(v) if isinstance(v, str) and v in ("inf", "-inf", "nan") else v
+
+        kw = {k: d[k] for k in ("network", "hardware", "backend", "kind") if k in d}
+        rep = cls(**kw)
+        for k in ("seed", "capacity_limits", "cores_used", "cores_available", "compensate", "forecast"):
+            if k in d:
+                setattr(rep, k, d[k])
+        rep.quantized = [Quantized(**{k: num(v) for k, v in q.items()}) for q in d.get("quantized", [])]
+        rep.rules = [RuleRow(**{k: num(v) for k, v in r.items()}) for r in d.get("rules", [])]
+        rep.capacity = [CapacityRow(**c) for c in d.get("capacity", [])]
+        rep.mappings = [tuple(m) for m in d.get("mappings", [])]
+        rep.notes = [tuple(n) for n in d.get("notes", [])]
+        return rep
+
     # ---------------------------------------------------------------- text
     def format(self) -> str:
         out = [f"compile report: {self.network or 'network'} -> {self.hardware} "
