@@ -47,6 +47,7 @@ DEFAULTS = dict(
     approximate=False,  # opt in: functions of traces -> least-squares polynomials (sums of products), error reported
     approximation_degree=2,
     check_capacity=True,
+    forecast_steps=0,  # > 0: forecast trace saturation from a float run of this many steps (report.forecast)
 )
 
 
@@ -84,7 +85,12 @@ def compile_network(network, backend: str = "reference", hardware="loihi2", seed
         report.note("", f"{hw.name}: {dt} arithmetic (relative rounding {np.finfo(dt).eps:.2g} per operation)")
         prog = FloatProgram(network, hw, backend, dt, opts, report)
         return prog, report
-    return _Compiler(network, hw, backend, seed, steps, opts, report).run()
+    prog, report = _Compiler(network, hw, backend, seed, steps, opts, report).run()
+    if opts["forecast_steps"]:
+        from .report import forecast_trace_saturation
+
+        forecast_trace_saturation(prog, report, min(int(opts["forecast_steps"]), steps), seed)
+    return prog, report
 
 
 class _Compiler:

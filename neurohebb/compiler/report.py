@@ -67,6 +67,7 @@ class CompileReport:
     cores_available: int = 0
     notes: list = field(default_factory=list)  # (path, text)
     compensate: bool = True
+    forecast: list = field(default_factory=list)  # trace saturation forecast rows (dicts), see forecast_trace_saturation
 
     # ---------------------------------------------------------------- helpers
     def add(self, path, original, hardware, value, note=""):
@@ -169,6 +170,15 @@ class CompileReport:
                          lim.get("output_axons_per_core", ""), lim.get("synapse_memory_bits_per_core", "")])
             out.append(_indent(_table(rows, ["population", "neurons", "cores", "neurons/core", "input axons/core",
                                              "output axons/core", "synapse bits/core"])))
+        if self.forecast:
+            f0 = self.forecast[0]
+            out.append(f"\nTrace saturation forecast (a float run of {f0['steps']} steps, seed {f0['seed']}: the "
+                       "traces at the rates this network produces, in hardware units)")
+            rows = [[f"{f['projection']}.{f['trace']}", f"{f['population']} ({f['side']})", f"{f['rate_hz']:.3g}",
+                     f"{f['impulse']:g}", f"{f['mean']:.3g}", f"{f['peak']:.3g}", str(f["max"]),
+                     f"{f['saturated']:.2%}", f["advice"]] for f in self.forecast]
+            out.append(_indent(_table(rows, ["trace", "population", "mean rate (Hz)", "impulse", "mean", "peak",
+                                             "saturates at", "neuron-steps saturated", "advice"])))
         if self.notes:
             out.append("\nNotes")
             for p, t in self.notes:
@@ -197,3 +207,65 @@ def _e(x):
 
 def _indent(s, n=2):
     return "\n".join(" " * n + line for line in s.splitlines())
+
+
+def forecast_trace_saturation(program, report, steps, seed):
+    """Forecast, into ``report.forecast``, how often each trace of each
+    plastic projection will saturate on the target: run the document in float
+    (reference backend) for ``steps`` steps, map every trace to hardware units
+    (x the trace's scale, i.e. hardware impulse / document impulse) and count
+    the (neuron, step) samples at or above the trace's largest value.  The
+    float run's rates stand for the chip's (the fixed-point network's rates
+    differ by what the compare command measures)."""
+    import numpy as np
+
+    from ..errors import NeurohebbError
+    from ..ir.schema import PROJ_VARS, Probe
+
+    net = program.network.model_copy(deep=True)
+    probes = {}
+    for k, pp in program.projections.items():
+        if not pp.plastic:
+            continue
+        for t in pp.traces:
+            if t in PROJ_VARS:
+                probes[f"_forecast_{k}_{t}"] = Probe(target=k, var=t, every=1)
+    if not probes:
+        return
+    net.probes = probes
+    try:
+        from ..backends.reference import simulator
+
+        res = simulator.run(net, precision="float", seed=seed, steps=steps, progress=False)
+    except NeurohebbError as exc:
+        report.note("", f"trace saturation forecast not available: {exc}")
+        return
+    for k, pp in program.projections.items():
+        for t, tm in pp.traces.items():
+            pb = res.probes.get(f"_forecast_{k}_{t}")
+            if pb is None or not len(pb.times):
+                continue
+            pre = t.startswith("x")
+            pop = net.projections[k].pre if pre else net.projections[k].post
+            hw = np.asarray(pb.data, float) * tm.scale
+            sat = float(np.mean(hw > tm.max)) if hw.size else 0.0
+            peak = float(hw.max()) if hw.size else 0.0
+            mean = float(hw.mean()) if hw.size else 0.0
+            rate = float(res.rates(pop).mean()) if pop in res.spikes else float("nan")
+            imp = tm.impulse_int + tm.impulse_frac / 2**tm.fraction_bits
+            if sat > 0:
+                ok = max(1, int(imp * tm.max / max(peak, 1e-300)))
+                advice = (f"saturates: lower its impulse to <= {ok} (--trace-impulses {k}.{t}={ok}; "
+                          f"trace_impulses={{'{k}': {{'{t}': {ok}}}}}) or its tau ({tm.tau:g})")
+                report.note(f"projections.{k}.rule.traces.{t}",
+                            f"forecast: at {rate:.3g} Hz ({pop}) the trace reaches {peak:.3g} > {tm.max} in "
+                            f"{sat:.2%} of neuron-steps; the engine clips it there (the rule then sees a smaller "
+                            f"trace than the float model); {advice.split(': ', 1)[1]}")
+            elif peak > 0.5 * tm.max:
+                advice = f"close: peak at {peak / tm.max:.0%} of the range"
+            else:
+                advice = "ok"
+            report.forecast.append({"projection": k, "trace": t, "side": "pre" if pre else "post",
+                                    "population": pop, "rate_hz": rate, "impulse": imp, "tau": tm.tau,
+                                    "mean": mean, "peak": peak, "max": int(tm.max), "saturated": sat,
+                                    "advice": advice, "steps": int(steps), "seed": int(seed)})
