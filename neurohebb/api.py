@@ -20,5 +20,10 @@ def run(network, backend: str = "reference", precision: str = "float", seed=None
     for nengo)."""
     if not isinstance(network, Network):
         network = load(network)
-    return backends.get(backend).run(network, precision=precision, seed=seed, steps=steps, progress=progress,
-                                     **backend_options)
+    res = backends.get(backend).run(network, precision=precision, seed=seed, steps=steps, progress=progress,
+                                    **backend_options)
+    # what Result.save records: the document and the options that decide the run
+    if getattr(res, "network", None) is None:
+        res.network = network
+    res.options = {k: v for k, v in backend_options.items() if isinstance(v, (str, int, float, bool))}
+    return res

@@ -124,6 +124,10 @@ def ir_markdown() -> str:
     out.append("Probe variables: populations " + "; ".join(f"{k}: {', '.join(v)}" for k, v in S.POP_VARS.items())
                + f"; projections: {', '.join(S.PROJ_VARS)} (traces and e only when the rule has them); modulators: r.\n")
     out.append("Rules (`projections.NAME.rule`, chosen by `template`): see [rules.md](rules.md).\n")
+    from . import units
+
+    out.append("## Units: durations are in steps\n")
+    out.append(inspect.cleandoc(units.__doc__ or "") + "\n")
     for title, classes in groups:
         out.append(f"## {title}\n")
         for cls in classes:

@@ -70,3 +70,8 @@ class CapacityExceeded(CompileError):
     """The network does not fit on the target (cores, compartments, axons, synapse memory)."""
 
     kind = "does not fit"
+
+
+class UnitsWarning(UserWarning):
+    """A document's time step ``run.dt`` is not 1 ms, and its durations are in
+    steps (see :mod:`neurohebb.units`)."""

@@ -230,6 +230,9 @@ def validate(net, source: str | None = None):
     problems = check(net)
     if problems:
         raise NetworkError(problems, source)
+    from ..units import check_dt
+
+    check_dt(net, stacklevel=3)  # durations are in steps: say what dt != 1 means
     return net
 
 

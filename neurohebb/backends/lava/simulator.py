@@ -16,6 +16,7 @@ from ..reference.build import SourceTrain, initial_weights
 from ..reference.fixed import derived_seeds
 from . import lowering as L
 from ._lava_import import board_available, import_lava
+from ...progress import show_progress
 
 import_lava()
 
@@ -93,7 +94,7 @@ def run(network, precision="float", seed=None, steps=None, progress=None, board=
         program, creport = compile_network(network, backend="reference", hardware="cpu", seed=seed, steps=steps)
     plan = _plan(network, program, precision, seed, steps, rounding)
     t_plan = time.perf_counter() - t0
-    show = sys.stderr.isatty() if progress is None else bool(progress)
+    show = show_progress(progress)
     if readback not in ("file", "get"):
         raise UnsupportedFeature(f"lava backend: readback {readback!r} unknown; known: file, get")
     out = _run_graphs(network, plan, precision, steps, board, show, readback)

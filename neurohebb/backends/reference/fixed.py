@@ -32,11 +32,10 @@ traces, once for rounding), so a run with Lava's seeds reproduces Lava.
 """
 from __future__ import annotations
 
-import sys
 import time
 
 import numpy as np
-from tqdm import tqdm
+from ...progress import progress_bar, show_progress
 
 from ...errors import UnsupportedFeature
 from ...ir import schema as S
@@ -375,8 +374,8 @@ def run_program(program, seed=None, steps=None, progress=None, parallel=True, se
                      spec.post, rr.modulator if rr is not None else None, pp.weights.weight_exp,
                      np.zeros(pops[spec.post].n, np.int64)))
     pop_items = [(name, p, H[name], depth[name], record[name]) for name, p in pops.items()]
-    show = sys.stderr.isatty() if progress is None else progress
-    bar = tqdm(total=steps, disable=not show, desc=(net.name or "run") + " (fixed)", unit="step", mininterval=0.5)
+    show = show_progress(progress)
+    bar = progress_bar(steps, (net.name or "run") + " (fixed)", show)
     r_now = {}
     for t in range(steps):
         for name, p, h, d, rec in pop_items:

@@ -5,11 +5,10 @@ is the one in :mod:`neurohebb.rules.algebra`.
 """
 from __future__ import annotations
 
-import sys
 import time
 
 import numpy as np
-from tqdm import tqdm
+from ...progress import progress_bar, show_progress
 
 from ... import nonlinearities
 from ...errors import UnsupportedFeature
@@ -341,8 +340,8 @@ def run(network, precision="float", seed=None, steps=None, progress=None, parall
     proj_list = [(pr, buf[pr.spec.pre], depth[pr.spec.pre], pr.delay, pops[pr.spec.post], pr.rule is not None,
                   pr.rule.modulator if pr.rule is not None else None) for pr in projs.values()]
 
-    show = sys.stderr.isatty() if progress is None else progress
-    bar = tqdm(total=steps, disable=not show, desc=network.name or "run", unit="step", mininterval=0.5)
+    show = show_progress(progress)
+    bar = progress_bar(steps, network.name or "run", show)
     # inputs for step 0 are zero (nothing has been emitted before it)
     next_input = {name: np.zeros(p.n, dtype) for name, p in pops.items()}
     prev_out = {name: buf[name][-1] for name in pops}  # zeros: "step -1"
