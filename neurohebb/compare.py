@@ -3,7 +3,8 @@ over several seeds, and measure how far the runs are from the first one.
 
 >>> res = neurohebb.compare("song.yaml", runs=["reference:float", "reference:fixed"], seeds=20)
 >>> print(res.table())
->>> res.plot("weights_over_time.png")
+>>> fig = res.plot()                 # a matplotlib Figure; res.plot("compare.png") also writes it
+>>> res.drift()                      # the float-vs-fixed drift split by cause
 
 Metrics of each run against the first (the reference run), per seed, then
 mean and sd over seeds:
@@ -21,6 +22,13 @@ mean and sd over seeds:
   ``truncation_lsb`` (mean per synapse of what the engine's product right
   shifts dropped, in LSB: a systematic, negative drift), ``weight_clips``
   and ``trace_saturations`` (counts).
+
+* the drift of ``reference:fixed`` from ``reference:float`` split by cause
+  (:meth:`ComparisonResult.drift`, printed by :meth:`ComparisonResult.table`):
+  coefficient rounding (a float run of the compiler's effective network, whose
+  rules carry the hardware's rounded coefficients) and the rest of the
+  fixed-point arithmetic, with the engine's truncation and the saturation
+  count of every trace, by name.
 
 Runs of one seed share the seed, so sources (Poisson trains, initial weights
 before quantization) are identical; differences come from arithmetic.
@@ -163,7 +171,8 @@ class ComparisonResult:
                                "fixed-point arithmetic": {"rmse_lsb", "mean_lsb"}},
                     "truncation_lsb": mean per synapse dropped by the product shifts,
                     "saturated_traces": {trace: saturation count (mean over seeds)},
-                    "weight_clips": mean count, "note": text}}
+                    "weight_clips": mean count, "note": text},
+             pop: {"rate_hz:float", "rate_hz:coefficients rounded", "rate_hz:fixed"}}
 
         ``coefficient rounding`` is a float run of the compiler's effective
         network (every rule coefficient as the hardware rounds it, all else
@@ -178,8 +187,11 @@ class ComparisonResult:
             v = np.asarray(r["values"], float)
             v = v[np.isfinite(v)]
             mean = float(v.mean()) if v.size else math.nan
-            d = out.setdefault(r["target"], {"total": {}, "causes": {}, "saturated_traces": {}})
             m = r["metric"]
+            if m.startswith("rate_hz:"):
+                out.setdefault(r["target"], {})[m] = mean
+                continue
+            d = out.setdefault(r["target"], {"total": {}, "causes": {}, "saturated_traces": {}})
             if m.startswith("saturation:"):
                 d["saturated_traces"][m.split(":", 1)[1]] = mean
             elif m in ("truncation_lsb", "weight_clips"):
@@ -198,6 +210,10 @@ class ComparisonResult:
             return ""
         rows = []
         for proj, x in d.items():
+            if "causes" not in x:  # a population: its mean rate in the three runs
+                rows.append([proj, "mean rate (Hz): " + ", ".join(
+                    f"{k.split(':', 1)[1]} {v:.4g}" for k, v in x.items()), "", ""])
+                continue
             rows.append([proj, "total (fixed vs float)", _f(x["total"].get("rmse_lsb")), _f(x["total"].get("mean_lsb"))])
             for cause, v in x["causes"].items():
                 rows.append([proj, cause, _f(v.get("rmse_lsb")), _f(v.get("mean_lsb"))])
@@ -210,7 +226,7 @@ class ComparisonResult:
         head = (f"drift of {fixed} from {self.runs[0]} by cause (final weights, in weight LSB, mean over seeds; "
                 "RMSEs do not add up: plasticity amplifies every difference)")
         notes = [f"  {k}: {n}" for k, n in self.drift_notes.items()]
-        return "\n".join([head, table(rows, ["projection", "cause", "rmse (LSB)", "mean shift (LSB)"])] + notes)
+        return "\n".join([head, table(rows, ["target", "cause", "rmse (LSB)", "mean shift (LSB)"])] + notes)
 
     def to_dict(self) -> dict:
         return {"network": self.network, "runs": self.runs, "seeds": self.seeds, "steps": self.steps,
@@ -356,6 +372,14 @@ def _drift(res, si, seed, steps, network, net, effective, fl, fx, lsb, progress)
     eff = None
     if effective is not None:
         eff = backends.get("reference").run(effective, precision="float", seed=seed, steps=steps, progress=progress)
+    for pop, s in fx.spikes.items():
+        spec = network.populations[pop]
+        if spec.type != "lif" or getattr(spec, "prescribed", None) is not None:
+            continue
+        res.add("drift", pop, "rate_hz:float", "reference:fixed", si, fl.rates(pop).mean())
+        if eff is not None:
+            res.add("drift", pop, "rate_hz:coefficients rounded", "reference:fixed", si, eff.rates(pop).mean())
+        res.add("drift", pop, "rate_hz:fixed", "reference:fixed", si, fx.rates(pop).mean())
     for k in fx.weights:
         if network.projections[k].rule is None:
             continue

@@ -224,12 +224,12 @@ def drift(cmp, projection=None):
     if not d:
         raise NeurohebbError("no drift decomposition: compare a float and a fixed run of the reference backend "
                              "(runs=['reference:float', 'reference:fixed'])")
-    projs = [projection] if projection else sorted(d)
+    projs = [projection] if projection else sorted(k for k, v in d.items() if "causes" in v)
     fig, axes = new_figure((7, 2.6 * len(projs)), len(projs), 1)
     for ax, proj in zip(axes[:, 0], projs):
-        causes = d[proj]["causes"]
+        causes = {"total (fixed vs float)": d[proj]["total"], **d[proj]["causes"]}
         names = list(causes)
-        vals = [causes[n]["rmse_lsb"] for n in names]
+        vals = [causes[n].get("rmse_lsb", 0.0) for n in names]
         ax.barh(names[::-1], vals[::-1], color=[f"C{i}" for i in range(len(names))][::-1])
         ax.set_xlabel("RMSE of the final weights (weight LSB), mean over seeds")
         ax.set_title(f"{cmp.network}: drift of {proj}, float -> fixed, by cause")
