@@ -212,6 +212,7 @@ def cmd_sims(args):
 
 
 def cmd_search(args):
+    _agg()
     from .search import run_search
     from .search.space import describe
 

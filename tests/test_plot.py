@@ -50,11 +50,16 @@ def test_result_plots_are_figures(no_backend_switch):
     plt.close("all")
 
 
-def test_plotting_module_does_not_select_a_backend():
-    import sys
+def test_library_never_selects_a_backend():
+    """Only the CLI (its own process) selects Agg; the library and the experiments never do."""
+    from pathlib import Path
 
-    for f in (plot.__file__, plotting.__file__, sys.modules["neurohebb.compare"].__file__):
-        text = open(f).read()
+    root = Path(nh.__file__).resolve().parents[1]
+    files = [f for f in (root / "neurohebb").rglob("*.py") if f.name != "cli.py"]
+    files += list((root / "sims").glob("*/experiment.py"))
+    assert len(files) > 20
+    for f in files:
+        text = f.read_text()
         assert "matplotlib.use(" not in text and "switch_backend" not in text, f
 
 

@@ -233,9 +233,6 @@ def run(ctx):
 
 
 def _plots(ctx, doc, results, noise):
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     ncol = 3 if noise else 2

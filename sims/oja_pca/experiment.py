@@ -139,9 +139,6 @@ def run_spiking(ctx):
     ctx.extra["spiking_weights"] = w.tolist()
     ctx.extra["spiking_cos_history"] = {"times": times.tolist(), "cos": cos.tolist()}
     if ctx.out is not None:
-        import matplotlib
-
-        matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
         fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
@@ -166,9 +163,6 @@ PARTS = {"spiking": run_spiking}
 
 
 def _plots(ctx, res, pcs):
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, K + 1, figsize=(4 * (K + 1), 3.4))

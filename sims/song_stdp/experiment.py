@@ -129,9 +129,6 @@ def run(ctx):
 
 
 def _plots(ctx, net, runs, frozen):
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     rates = sorted(runs)
