@@ -9,10 +9,11 @@ from .errors import (BackendUnavailable, CapacityExceeded, CompileError, Hardwar
                      NeurohebbError, NotExpressible, UnitsWarning, UnsupportedFeature)
 from .ir import Network, save
 from .result import Result, load_result
+from .simulator import Simulator
 from . import plot  # noqa: E402  (neurohebb.plot: figures of results and comparisons)
 
 __version__ = "0.1.0"
-__all__ = ["load", "save", "run", "load_result", "plot", "UnitsWarning", "compile", "compare", "ComparisonResult", "Builder", "Network", "Result", "ir",
+__all__ = ["load", "save", "run", "Simulator", "load_result", "plot", "UnitsWarning", "compile", "compare", "ComparisonResult", "Builder", "Network", "Result", "ir",
            "rules", "backends", "NeurohebbError", "NetworkError", "BackendUnavailable", "UnsupportedFeature",
            "CompileError", "NotExpressible", "CapacityExceeded", "HardwareConfigError"]
 

@@ -168,7 +168,7 @@ def cmd_compile(args):
         opts["approximation_degree"] = args.approximation_degree
     if args.forecast_steps:
         opts["forecast_steps"] = args.forecast_steps
-    program, report = compile_network(net, backend=args.backend, hardware=args.hardware, **opts)
+    program, report = compile_network(net, hardware=args.hardware, **opts)
     if args.json:
         print(json.dumps(report.to_dict(), indent=1, default=str))
     else:
@@ -342,7 +342,6 @@ def build_parser():
     c = sub.add_parser("compile", help="compile for a hardware target and print the quantization/capacity report")
     c.add_argument("file")
     c.add_argument("--hardware", default="loihi2", help="a name in hardware_configs/ (loihi2, loihi1, cpu) or a YAML path")
-    c.add_argument("--backend", default="reference")
     c.add_argument("--json", action="store_true", help="the report as JSON")
     c.add_argument("--trace-impulses", action="append", metavar="PROJ.TRACE=N",
                    help="hardware impulse of one trace (repeatable), e.g. syn.x1=32; default: chosen by the compiler")

@@ -1,7 +1,7 @@
-"""Progress bars: ``tqdm.auto`` (a widget in Jupyter when ipywidgets is
-installed, text on a terminal).  ``progress=None`` shows a bar on a terminal
-(stderr is a tty) and in a Jupyter kernel, and nowhere else (logs, pipes,
-tests); True or False force it."""
+"""Progress bars for long runs: ``tqdm.auto`` (a widget in Jupyter when
+ipywidgets is installed, text on a terminal).  ``progress=None`` shows a bar
+on a terminal (stderr is a tty) and in a Jupyter kernel, and nowhere else
+(logs, pipes, tests); True or False force it."""
 from __future__ import annotations
 
 import sys
@@ -30,13 +30,23 @@ def show_progress(progress=None) -> bool:
     return tty or in_notebook()
 
 
-def progress_bar(total, desc="run", progress=None, unit="step", **kw):
-    """A ``tqdm.auto`` bar (disabled unless :func:`show_progress`)."""
+def _tqdm():
     import warnings
 
-    show = show_progress(progress)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # tqdm.auto without ipywidgets: falls back to text, quietly
         from tqdm.auto import tqdm
+    return tqdm
 
-        return tqdm(total=total, disable=not show, desc=desc, unit=unit, mininterval=kw.pop("mininterval", 0.5), **kw)
+
+def bar(total, progress=None, desc="run"):
+    """A ``tqdm.auto`` bar for ``total`` steps, or None when not shown (:func:`show_progress`)."""
+    if not show_progress(progress):
+        return None
+    return _tqdm()(total=total, desc=desc, unit="step", mininterval=0.5)
+
+
+def progress_bar(total, desc="run", progress=None, unit="step", **kw):
+    """A ``tqdm.auto`` bar that is disabled (not None) when not shown."""
+    return _tqdm()(total=total, disable=not show_progress(progress), desc=desc, unit=unit,
+                   mininterval=kw.pop("mininterval", 0.5), **kw)

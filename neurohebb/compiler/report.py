@@ -55,7 +55,6 @@ class CapacityRow:
 class CompileReport:
     network: str
     hardware: str
-    backend: str
     kind: str
     seed: int = 0
     quantized: list = field(default_factory=list)
@@ -124,10 +123,13 @@ class CompileReport:
         def num(v):
             return float(v) if isinstance(v, str) and v in ("inf", "-inf", "nan") else v
 
-        kw = {k: d[k] for k in ("network", "hardware", "backend", "kind") if k in d}
+        import dataclasses
+
+        names = {f.name for f in dataclasses.fields(cls)}
+        kw = {k: d[k] for k in ("network", "hardware", "kind") if k in d}
         rep = cls(**kw)
         for k in ("seed", "capacity_limits", "cores_used", "cores_available", "compensate", "forecast"):
-            if k in d:
+            if k in d and k in names:
                 setattr(rep, k, d[k])
         rep.quantized = [Quantized(**{k: num(v) for k, v in q.items()}) for q in d.get("quantized", [])]
         rep.rules = [RuleRow(**{k: num(v) for k, v in r.items()}) for r in d.get("rules", [])]
@@ -139,7 +141,7 @@ class CompileReport:
     # ---------------------------------------------------------------- text
     def format(self) -> str:
         out = [f"compile report: {self.network or 'network'} -> {self.hardware} "
-               f"(backend {self.backend}, {self.kind} point; initial weights of seed {self.seed})"]
+               f"({self.kind} point; initial weights of seed {self.seed})"]
         if self.kind == "float":
             out.append("float target: nothing is quantized.")
         if self.mappings:
