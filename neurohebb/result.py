@@ -69,22 +69,25 @@ class Result:
     network: object = None
     options: dict = field(default_factory=dict)
     metadata: dict = field(default_factory=dict)  # what load_result read (versions, document hash, ...)
+    start: int = 0  # the step recording started at (a Simulator's result after clear(): > 0)
 
     # ------------------------------------------------------------------ data
     def weight_history(self, proj: str, probe: str | None = None):
         """``(times, W)`` of projection ``proj``: ``W[k]`` (post, pre) are the
         weights after ``times[k]`` steps.  The first entry is the initial
-        weights (``times[0] == 0``), then every sample of the weights probe
-        ``probe`` (default: the first weights probe on ``proj``; a sample
-        recorded after step ``t`` is at ``t + 1``), and the last entry is
-        always the final weights (``times[-1] == steps``), added when the probe
-        did not sample the last step.  Seconds: ``times * res.dt / 1000``."""
+        weights (``times[0] == 0``, or ``start`` for a result recorded from a
+        later step), then every sample of the weights probe ``probe``
+        (default: the first weights probe on ``proj``; a sample recorded after
+        step ``t`` is at ``t + 1``), and the last entry is always the final
+        weights (``times[-1] == start + steps``), added when the probe did not
+        sample the last step.  Seconds: ``times * res.dt / 1000``."""
         for name, p in self.probes.items():
             if p.target == proj and p.var == "weights" and (probe is None or name == probe):
-                times = [np.zeros(1, np.int64), np.asarray(p.times, np.int64) + 1]
+                end = self.start + self.steps
+                times = [np.array([self.start], np.int64), np.asarray(p.times, np.int64) + 1]
                 hist = [self.initial_weights[proj][None], np.asarray(p.data).reshape((-1,) + self.initial_weights[proj].shape)]
-                if not len(p.times) or int(p.times[-1]) + 1 != self.steps:
-                    times.append(np.array([self.steps], np.int64))
+                if not len(p.times) or int(p.times[-1]) + 1 != end:
+                    times.append(np.array([end], np.int64))
                     hist.append(self.weights[proj][None])
                 return np.concatenate(times), np.concatenate(hist)
         raise KeyError(f"no weights probe on projection {proj!r}; add probes: {{w: {{target: {proj}, var: weights, every: 100}}}}")
@@ -134,7 +137,7 @@ class Result:
 
     def _head(self) -> str:
         return (f"{self.network_name or 'network'} on {self.backend}:{self.precision}, seed {self.seed}, "
-                f"{self.steps} steps of {_g(self.dt)} ms" + (f", {self.wall_time:.3g} s wall" if self.wall_time else ""))
+                f"{self.steps} steps of {_g(self.dt)} ms" + (f" (from step {self.start})" if self.start else "") + (f", {self.wall_time:.3g} s wall" if self.wall_time else ""))
 
     def __repr__(self) -> str:
         lines = [f"Result({self._head()})"]
@@ -171,7 +174,8 @@ class Result:
         meta = {
             "format": RESULT_FORMAT,
             "network_name": self.network_name, "backend": self.backend, "precision": self.precision,
-            "seed": int(self.seed), "steps": int(self.steps), "dt": float(self.dt), "wall_time": float(self.wall_time),
+            "seed": int(self.seed), "steps": int(self.steps), "start": int(self.start), "dt": float(self.dt),
+            "wall_time": float(self.wall_time),
             "lowering": _lowering(self), "options": _jsonable(self.options, arrays, "options"),
             "probes": probes, "versions": package_versions(self.backend),
             "report": _jsonable(self.report, arrays, "report"),
@@ -221,6 +225,7 @@ def load_result(path) -> Result:
         raise NeurohebbError(f"{path}: result format {meta.get('format')!r}; this neurohebb reads {RESULT_FORMAT!r}")
     res = Result(meta["network_name"], meta["backend"], meta["precision"], meta["seed"], meta["steps"], meta["dt"])
     res.wall_time = meta.get("wall_time", 0.0)
+    res.start = int(meta.get("start", 0))
     for key, v in arrays.items():
         kind, _, name = key.partition("/")
         if kind == "spikes":

@@ -189,3 +189,16 @@ def test_units_warning_spells_out_the_consequence():
     expected = 15.0 * 0.1 / 1000
     assert abs(p - expected) < 5 * np.sqrt(expected / res.spikes["inputs"].size)
     np.testing.assert_allclose(res.rates("inputs").mean(), 15.0, rtol=0.1)
+
+
+def test_simulator_results_continue_the_history(tmp_path):
+    """A Simulator's result after run(a), run(b): the history runs from 0 to a + b and saves like any result."""
+    sim = nh.Simulator(song(steps=300, every=50))
+    sim.run(120)
+    sim.run(100)
+    res = sim.result()
+    t, h = res.weight_history("syn")
+    assert t[0] == 0 and t[-1] == 220 and list(t[1:-1]) == [1, 51, 101, 151, 201]
+    np.testing.assert_array_equal(h[-1], sim.weights("syn"))
+    back = nh.load_result(res.save(tmp_path / "sim.npz"))
+    assert_same(res, back)
