@@ -1,7 +1,9 @@
 """A small notebook, executed in a real Jupyter kernel (nbclient): inline plots
 work (the returned figure is displayed once, the backend stays inline), the
 Result's repr is compact and the progress setting sees the notebook."""
+import json
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -39,12 +41,19 @@ res = nh.run(net, progress=False)""",
 ]
 
 
-def test_notebook_inline_plots_and_repr(tmp_path):
+def test_notebook_inline_plots_and_repr(tmp_path, monkeypatch):
+    # a kernel of this interpreter (not whatever "python3" means on this machine)
+    spec = tmp_path / "jupyter" / "kernels" / "neurohebb-test"
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "neurohebb test", "language": "python"}))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(c) for c in CELLS]
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     env.pop("MPLBACKEND", None)
-    client = nbclient.NotebookClient(nb, kernel_name="python3", timeout=300, resources={"metadata": {"path": str(tmp_path)}})
+    client = nbclient.NotebookClient(nb, kernel_name="neurohebb-test", timeout=300, resources={"metadata": {"path": str(tmp_path)}})
     try:
         client.execute(env=env)
     except Exception as exc:  # a kernel that cannot start here is an environment problem, not ours
