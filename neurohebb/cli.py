@@ -44,14 +44,20 @@ def cmd_run(args):
 
     net = load(args.file)
     extra = {"board": True} if args.board else {}
+    if args.threads is not None:
+        extra["threads"] = args.threads
     if args.board and args.backend != "lava":
         raise NeurohebbError(f"--board runs on a Loihi 2 board through the lava backend; got --backend {args.backend}")
-    res = run(net, backend=args.backend, precision=args.precision, seed=args.seed, steps=args.steps,
-              progress=None if not args.quiet else False, **extra)
-    res.network = net
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     stem = net.name or Path(args.file).stem
+    progress = None if not args.quiet else False
+    if args.checkpoint_every:
+        res = _run_with_checkpoints(net, args, out / f"{stem}_{args.backend}_{args.precision}.ckpt.npz", progress)
+    else:
+        res = run(net, backend=args.backend, precision=args.precision, seed=args.seed, steps=args.steps,
+                  progress=progress, **extra)
+    res.network = net
     res.save(out / f"{stem}_{args.backend}_{args.precision}.npz")
     files = plotting.all_plots(res, net, out, stem)
     rows = []
@@ -72,6 +78,30 @@ def _allowed(ann) -> str:
     from .docgen import _type_name
 
     return _type_name(ann).replace("\\|", "|").replace(" | ", " or ").replace(" (optional)", " or null")
+
+
+def _run_with_checkpoints(net, args, ckpt, progress):
+    """Run in chunks of ``--checkpoint-every`` steps, writing a checkpoint after
+    each; when ``ckpt`` exists (an interrupted run of the same command), resume
+    from it.  The result equals an uninterrupted run bit for bit."""
+    from .simulator import Simulator
+
+    if args.checkpoint_every < 1:
+        raise NeurohebbError(f"--checkpoint-every: expected a positive number of steps, got {args.checkpoint_every}")
+    total = net.run.steps if args.steps is None else int(args.steps)
+    if ckpt.exists() and not args.restart:
+        sim = Simulator.load(ckpt, network=net, **({"parallel": args.threads > 1} if args.threads else {}))
+        if (sim.precision, sim.seed) != (args.precision, net.run.seed if args.seed is None else args.seed):
+            raise NeurohebbError(f"{ckpt}: the checkpoint is of precision {sim.precision!r}, seed {sim.seed}; this "
+                                 "command asks for another run. Use --restart to start over")
+        print(f"resuming from {ckpt} at step {sim.t} of {total}", file=sys.stderr)
+    else:
+        opts = {"threads": args.threads} if args.threads is not None else {}
+        sim = Simulator(net, backend=args.backend, precision=args.precision, seed=args.seed, steps=total, **opts)
+    while sim.t < total:
+        sim.run(min(args.checkpoint_every, total - sim.t), progress=progress)
+        sim.save(ckpt)
+    return sim.result()
 
 
 def cmd_rules(args):
@@ -329,7 +359,11 @@ def build_parser():
     r.add_argument("--seed", type=int)
     r.add_argument("--out", default="out")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
+    r.add_argument("--threads", type=int, help="threads the backend may use (default: its own choice)")
     r.add_argument("--board", action="store_true", help="lava backend: run on a Loihi 2 board (needs lava-loihi)")
+    r.add_argument("--checkpoint-every", type=int, metavar="N",
+                   help="write a checkpoint to --out every N steps; running the same command again resumes from it")
+    r.add_argument("--restart", action="store_true", help="with --checkpoint-every: ignore an existing checkpoint")
     r.set_defaults(func=cmd_run)
     ru = sub.add_parser("rules", help="list rule templates and their parameters")
     ru.set_defaults(func=cmd_rules)

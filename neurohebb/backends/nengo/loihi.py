@@ -58,7 +58,7 @@ from ...ir.validate import validate
 from .learning import IRRule
 from .lowering import build
 from .neurons import IRLIF
-from .simulator import collect, summary
+from .collect import collect, summary
 from ...progress import show_progress
 
 TARGETS = ("sim", "simreal")
