@@ -75,9 +75,9 @@ def cmd_run(args):
 def _allowed(ann) -> str:
     """A field's type as a user reads it: allowed values of a Literal, "or
     null" for an Optional."""
-    from .docgen import _type_name
+    from .docgen import type_name
 
-    return _type_name(ann).replace("\\|", "|").replace(" | ", " or ").replace(" (optional)", " or null")
+    return type_name(ann).replace("\\|", "|").replace(" | ", " or ").replace(" (optional)", " or null")
 
 
 def _run_with_checkpoints(net, args, ckpt, progress):
@@ -196,9 +196,11 @@ def cmd_compile(args):
     if args.approximate:
         opts["approximate"] = True
         opts["approximation_degree"] = args.approximation_degree
-    if args.forecast_steps:
-        opts["forecast_steps"] = args.forecast_steps
     program, report = compile_network(net, hardware=args.hardware, **opts)
+    if args.forecast_steps and program.kind == "fixed":
+        from .forecast import forecast_trace_saturation
+
+        forecast_trace_saturation(program, steps=min(args.forecast_steps, net.run.steps))
     if args.json:
         print(json.dumps(report.to_dict(), indent=1, default=str))
     else:

@@ -347,7 +347,8 @@ def _jsonable(obj, arrays: dict, path: str):
     if obj is None or isinstance(obj, (bool, int, float, str)):
         return obj
     if hasattr(obj, "to_dict"):
-        return {"__type__": type(obj).__name__, "data": _jsonable(obj.to_dict(), arrays, path)}
+        return {"__type__": f"{type(obj).__module__}:{type(obj).__qualname__}",
+                "data": _jsonable(obj.to_dict(), arrays, path)}
     return str(obj)
 
 
@@ -357,15 +358,29 @@ def _restore(obj, arrays):
             return arrays[obj["__array__"]]
         if set(obj) == {"__type__", "data"}:
             data = _restore(obj["data"], arrays)
-            if obj["__type__"] == "CompileReport":
-                from .compiler.report import CompileReport
-
-                return CompileReport.from_dict(data)
-            return data
+            return _from_dict(obj["__type__"], data)
         return {k: _restore(v, arrays) for k, v in obj.items()}
     if isinstance(obj, list):
         return [_restore(v, arrays) for v in obj]
     return obj
+
+
+def _from_dict(type_name: str, data):
+    """An object of a neurohebb class with ``from_dict`` (e.g. the compile
+    report) rebuilt from its record; other types stay plain data."""
+    import importlib
+
+    mod, _, qual = str(type_name).partition(":")
+    if not mod.startswith("neurohebb.") or not qual:
+        return data
+    try:
+        cls = importlib.import_module(mod)
+        for part in qual.split("."):
+            cls = getattr(cls, part)
+    except (ImportError, AttributeError):
+        return data
+    from_dict = getattr(cls, "from_dict", None)
+    return from_dict(data) if callable(from_dict) else data
 
 
 def _g(x) -> str:

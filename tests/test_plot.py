@@ -126,8 +126,10 @@ def test_compare_drift_by_cause_names_the_saturated_trace():
 def test_forecast_predicts_the_fixed_runs_saturation():
     """The compile report's forecast (a float run) against the fixed run's own saturation counters."""
     net = from_dict(small_song_doc(steps=2000))
-    opts = {"trace_impulses": {"syn": {"x1": 100}}, "forecast_steps": 2000}
-    prog, rep = nh.compile(net, **opts)
+    from neurohebb.forecast import forecast_trace_saturation
+
+    prog, rep = nh.compile(net, trace_impulses={"syn": {"x1": 100}})
+    assert forecast_trace_saturation(prog, steps=2000) is rep
     fc = {f["trace"]: f for f in rep.forecast}
     assert fc["x1"]["saturated"] > 0 and "lower its impulse" in fc["x1"]["advice"]
     assert fc["y1"]["saturated"] == 0

@@ -46,7 +46,6 @@ DEFAULTS = dict(
     approximate=False,  # opt in: functions of traces -> least-squares polynomials (sums of products), error reported
     approximation_degree=2,
     check_capacity=True,
-    forecast_steps=0,  # > 0: forecast trace saturation from a float run of this many steps (report.forecast)
 )
 
 
@@ -84,12 +83,7 @@ def compile_network(network, hardware="loihi2", seed=None, steps=None, **options
         report.note("", f"{hw.name}: {dt} arithmetic (relative rounding {np.finfo(dt).eps:.2g} per operation)")
         prog = FloatProgram(network, hw, dt, opts, report)
         return prog, report
-    prog, report = _Compiler(network, hw, seed, steps, opts, report).run()
-    if opts["forecast_steps"]:
-        from .report import forecast_trace_saturation
-
-        forecast_trace_saturation(prog, report, min(int(opts["forecast_steps"]), steps), seed)
-    return prog, report
+    return _Compiler(network, hw, seed, steps, opts, report).run()
 
 
 class _Compiler:
