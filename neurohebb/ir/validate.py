@@ -216,6 +216,9 @@ def validate(net, source: str | None = None, steps: int | None = None):
     if problems:
         raise NetworkError(problems, source)
     limits.check(net, steps, source)
+    from ..units import check_dt
+
+    check_dt(net, stacklevel=3)  # durations are in steps: say what dt != 1 means
     return net
 
 

@@ -59,6 +59,7 @@ from .learning import IRRule
 from .lowering import build
 from .neurons import IRLIF
 from .collect import collect, summary
+from ...progress import show_progress
 
 TARGETS = ("sim", "simreal")
 #: used when hardware_configs/loihi1.yaml cannot be read (nengo-loihi 1.1's discretize.py:
@@ -269,7 +270,7 @@ def run_loihi(network, seed=None, steps=None, progress=None, target="sim"):
                 d = d / v_scale[pop]
         return d
 
-    show = sys.stderr.isatty() if progress is None else bool(progress)
+    show = show_progress(progress)
     with sim:
         if show:
             print(f"nengo_loihi ({target}): {h.steps} steps", file=sys.stderr)
