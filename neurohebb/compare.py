@@ -43,7 +43,42 @@ def _parse(spec: str) -> tuple[str, str]:
     if ":" not in spec:
         return spec, "float"
     b, p = spec.split(":", 1)
-    return b, p
+    return b, p.split(":", 1)[0]
+
+
+SEMANTICS = ("document", "stock")
+
+
+def _semantics(spec: str, lowering) -> str | None:
+    """The third field of ``backend:precision:semantics`` (``document`` or
+    ``stock``), else ``stock`` for lava runs and reference fixed runs when
+    ``lowering="stock"`` (the chip and its prediction), else None."""
+    parts = spec.split(":")
+    if len(parts) > 2:
+        if parts[2] not in SEMANTICS:
+            raise NeurohebbError(f"compare: run {spec!r}: semantics {parts[2]!r} unknown; known: {', '.join(SEMANTICS)}")
+        return parts[2]
+    if lowering == "stock" and (parts[0] == "lava" or (parts[0] == "reference" and len(parts) > 1 and
+                                                       parts[1] == "fixed")):
+        return "stock"
+    return None
+
+
+def _run_options(spec: str, lowering, drop_refractory) -> dict:
+    b, p = _parse(spec)
+    sem = _semantics(spec, lowering)
+    if sem is None:
+        return {}
+    if b == "lava":
+        opts = {"lowering": "stock" if sem == "stock" else "emulate"}
+        if sem == "stock" and drop_refractory:
+            opts["drop_refractory"] = True
+        return opts
+    if b == "reference":
+        return {"semantics": sem}
+    if sem == "stock":
+        raise NeurohebbError(f"compare: run {spec!r}: the stock semantics exist for the reference and lava backends only")
+    return {}
 
 
 def _corr(a, b) -> float:
@@ -162,12 +197,16 @@ class ComparisonResult:
 
 
 def compare(network, runs=RUN_SPECS, seeds=5, steps=None, hardware="loihi2", metric=None, progress=False,
-            history_every=None, compile_options=None) -> ComparisonResult:
+            history_every=None, compile_options=None, lowering=None, drop_refractory=False) -> ComparisonResult:
     """Run ``network`` (a Network or a path) for every ``backend:precision`` in
     ``runs`` and every seed (``seeds``: a count, starting at the document's
     seed, or a list) and compare each run with the first.  Fixed-point runs
     use ``hardware`` (and ``compile_options``); ``metric``: a function of a
-    Result (or a dict name -> function) evaluated on every run.  Adds a
+    Result (or a dict name -> function) evaluated on every run.
+    ``lowering="stock"``: lava runs use Lava's stock processes and reference
+    fixed runs the stock semantics (what those compute); a run spec
+    ``backend:precision:stock`` (or ``:document``) says so per run, and
+    ``drop_refractory`` goes to the stock lava runs.  Adds a
     weights probe (every ``history_every`` steps, default steps/50) to every
     plastic projection that has none, for the plot."""
     from . import backends
@@ -223,9 +262,11 @@ def compare(network, runs=RUN_SPECS, seeds=5, steps=None, hardware="loihi2", met
             if spec in programs:
                 from .backends.reference.fixed import run_program
 
-                r = run_program(programs[spec], seed=seed, steps=steps, progress=progress)
+                r = run_program(programs[spec], seed=seed, steps=steps, progress=progress,
+                                **_run_options(spec, lowering, drop_refractory))
             else:
-                r = backends.get(b).run(net, precision=p, seed=seed, steps=steps, progress=progress)
+                r = backends.get(b).run(net, precision=p, seed=seed, steps=steps, progress=progress,
+                                        **_run_options(spec, lowering, drop_refractory))
             results[spec] = r
             res.wall_times.setdefault(spec, []).append(r.wall_time)
             for k in plastic:

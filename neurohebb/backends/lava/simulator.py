@@ -533,7 +533,7 @@ def _run_stock(network, precision, seed, steps, progress, board, hardware, drop_
     res = Result(network.name, NAME, precision, seed, steps, rs.dt)
     for name, p in P.pops.items():
         res.spikes[name] = out["spikes"][name] if p["kind"] == "lif" and name in out["spikes"] else \
-            (p["train"].copy() if p["kind"] == "host" else np.zeros((steps, p["n"]), bool))
+            (p["fed"].copy() if p["kind"] == "host" else np.zeros((steps, p["n"]), bool))
     ints = {}
     for name, j in P.projs.items():
         W = out["weights"].get(name, j["W"])

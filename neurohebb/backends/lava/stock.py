@@ -63,6 +63,11 @@ WHY_3F = ("the rule reads r (a third factor): with Loihi3FLearningRule the post 
           "rule needs a custom neuron process (the emulate lowering has one)")
 WHY_PLASTIC_DELAY = ("delay {d} on a plastic projection: LearningDense and LearningSparse have no delay "
                      "(lava/proc/dense/process.py; DelayDense and DelaySparse do not learn)")
+WHY_SPARSE_SIGN = ("sign {sg} on a plastic projection with a connectivity mask: the stock lowering makes it a "
+                   "LearningSparse, whose learning engine fails in Lava 0.10 for any sign mode but mixed "
+                   "(lava/magma/core/model/py/connection.py _saturate_synaptic_variable_accumulator and "
+                   "_saturate_synaptic_variable call np.maximum(0, csr_matrix), which scipy refuses with "
+                   "NotImplementedError); declare sign: mixed, or all-to-all connectivity")
 WHY_UNSIGNED_BIAS = ("bias exponent {e} < 0: the stock LIF's bias exponent is a 3-bit unsigned field "
                      f"({SRC_LIF}, bias_exp 0..7)")
 WHY_FLOAT_EXCL = ("product {p}: Lava's float learning engine rejects a spike (x0, y0) as a factor "
@@ -113,6 +118,8 @@ def problems(net, precision, program=None, drop_refractory=False) -> list[tuple[
             out.append((f"{path}.rule", WHY_3F))
         if pr.delay:
             out.append((f"{path}.delay", WHY_PLASTIC_DELAY.format(d=pr.delay)))
+        if pr.connectivity.type != "all_to_all" and pr.sign != "mixed":
+            out.append((f"{path}.sign", WHY_SPARSE_SIGN.format(sg=pr.sign)))
         if precision == "float":
             for t, spec in rule.traces.items():
                 if spec.tau == 0:
@@ -364,8 +371,8 @@ def build(P, precision, steps):
         dtype = np.int32 if precision == "fixed" else float
         W = _csr(j["W"], j["mask"], dtype) if j["mask"] is not None else np.asarray(j["W"], dtype)
         if j["delay"]:
-            D = np.full(j["W"].shape, j["delay"], np.int32)
-            kw["delays"] = _csr(D, j["mask"], np.int32) if j["mask"] is not None else D
+            D = np.full(j["W"].shape, j["delay"], int)  # DelayDense checks dtype == int
+            kw["delays"] = _csr(D, j["mask"], int) if j["mask"] is not None else D
         if j["plastic"]:
             kw["learning_rule"] = Loihi2FLearningRule(**j["rule_kwargs"])
         conn = cls(weights=W, **kw)
@@ -433,6 +440,7 @@ def run_stock(net, P, precision, steps, board, show=False):
 
             print(f"lava (stock): running {sorted(comp)} for {steps} steps ({tag})", file=sys.stderr)
         done = 0
+        failed = True
         try:
             for t in points + [steps - 1]:
                 k = t + 1 - done
@@ -456,14 +464,31 @@ def run_stock(net, P, precision, steps, board, show=False):
                 if j["post"] in comp and j["plastic"]:
                     out["weights"][name] = _get_var(g["conn"][name], "weights")
             timing["read"] += time.perf_counter() - t2
+            failed = False
         finally:
             t3 = time.perf_counter()
-            anchor.stop()
+            if failed:
+                _abort(anchor)
+            else:
+                anchor.stop()
             timing["stop"] += time.perf_counter() - t3
         timing["run"] += time.perf_counter() - t0
         out["graphs"].append(sorted(comp))
     timing["run"] -= timing["read"] + timing["stop"]
     return out
+
+
+def _abort(anchor):
+    """After an exception in a ProcessModel Lava's ``stop()`` waits forever for
+    the failed process; shut the message infrastructure down instead."""
+    rt = getattr(anchor, "_runtime", None)
+    if rt is None:
+        return
+    for part in ("_messaging_infrastructure", "_watchdog_manager"):
+        try:
+            getattr(rt, part).stop()
+        except Exception:  # noqa: BLE001 - best effort while another error propagates
+            pass
 
 
 VAR_OF = {"weights": "weights", "e": "tag_1", "x1": "x1", "x2": "x2", "y1": "y1", "y2": "y2", "y3": "y3"}

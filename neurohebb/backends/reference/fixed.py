@@ -304,24 +304,35 @@ class _FxLIF(_FxPop):
 
 
 # ----------------------------------------------------------------- run
-def run_fixed(network, seed=None, steps=None, progress=None, parallel=True, hardware="loihi2", **options):
+def run_fixed(network, seed=None, steps=None, progress=None, parallel=True, hardware="loihi2", semantics="document",
+              stock_parts=None, latency=None, **options):
     """Compile ``network`` for ``hardware`` and run it in fixed point."""
     from ...compiler import compile_network
 
     program, _ = compile_network(network, backend="reference", hardware=hardware, seed=seed, steps=steps, **options)
-    return run_program(program, seed=seed, steps=steps, progress=progress, parallel=parallel)
+    return run_program(program, seed=seed, steps=steps, progress=progress, parallel=parallel, semantics=semantics,
+                       stock_parts=stock_parts, latency=latency)
 
 
-def run_program(program, seed=None, steps=None, progress=None, parallel=True, seeds=None):
+def run_program(program, seed=None, steps=None, progress=None, parallel=True, seeds=None, semantics="document",
+                stock_parts=None, latency=None):
     """Run a compiled :class:`~neurohebb.compiler.FixedProgram`.  ``seeds``:
     optional ``{projection: (trace_seed, round_seed)}`` (default: derived from
-    the run seed)."""
+    the run seed).  ``semantics``: ``document`` or ``stock`` (what Lava's
+    stock processes compute, :mod:`.stock`; ``stock_parts`` selects some of
+    its departures, ``latency`` the host input latency in steps)."""
+    from . import stock as ST
+
+    parts = ST.parts_of(semantics, stock_parts, "fixed")
+    lat = ST.DEFAULT_LATENCY if latency is None else int(latency)
     if getattr(program, "kind", None) != "fixed":
         raise UnsupportedFeature("run_program needs a fixed-point program (compile for a fixed target)")
     net, hw = program.network, program.hardware
     rs = net.run
     seed = rs.seed if seed is None else int(seed)
     steps = rs.steps if steps is None else int(steps)
+    if semantics == "stock" and seeds is None:
+        seeds = ST.seeds_for(program, seed, parts)
     t_start = time.perf_counter()
     pops = {}
     for name, spec in net.populations.items():
@@ -329,13 +340,13 @@ def run_program(program, seed=None, steps=None, progress=None, parallel=True, se
         if spec.type in ("spike_times", "poisson", "array"):
             train = SourceTrain(spec, n, rs.dt, seed, f"source:{name}", np.float64)
             train.check_steps(steps, f"populations.{name}")
-            pops[name] = _FxSource(name, n, train)
+            pops[name] = _FxSource(name, n, ST.shift(train, parts, lat))
         elif spec.prescribed is not None:
             train = SourceTrain(spec.prescribed, n, rs.dt, seed, f"source:{name}", np.float64)
             train.check_steps(steps, f"populations.{name}.prescribed")
-            pops[name] = _FxSource(name, n, train)
+            pops[name] = _FxSource(name, n, ST.shift(train, parts, lat))
         else:
-            pops[name] = _FxLIF(name, n, program.populations[name])
+            pops[name] = _FxLIF(name, n, ST.lif_map(program.populations[name], parts))
 
     projs = {}
     init_w, clipped0 = {}, {}
@@ -345,13 +356,15 @@ def run_program(program, seed=None, steps=None, progress=None, parallel=True, se
         Wi = pp.weights.quantize(Wf)
         if mask is not None:
             Wi = np.where(mask, Wi, 0).astype(np.int32)
+        if semantics == "stock" and not pp.plastic:
+            Wi = ST.static_weights(Wi, pp.weights.sign_mode)
         back = pp.weights.dequantize(Wi)
         clipped0[name] = int(np.sum(np.abs(back - Wf) > pp.weights.max_roundtrip_error * (1 + 1e-9)))
         init_w[name] = back
         npre, npost = pops[spec.pre].n, pops[spec.post].n
         if pp.plastic:
             ts, rsd = (seeds or {}).get(name) or derived_seeds(seed, name)
-            syn = FixedSynapses(pp, hw, Wi, mask, npre, npost, ts, rsd, parallel)
+            syn = FixedSynapses(pp, hw, Wi, ST.sparse_mask(mask, Wi, parts), npre, npost, ts, rsd, parallel)
         else:
             syn = None
         projs[name] = (pp, spec, syn, Wi if syn is None else None)
@@ -378,6 +391,7 @@ def run_program(program, seed=None, steps=None, progress=None, parallel=True, se
     show = sys.stderr.isatty() if progress is None else progress
     bar = tqdm(total=steps, disable=not show, desc=(net.name or "run") + " (fixed)", unit="step", mininterval=0.5)
     r_now = {}
+    stock_timing = "timing" in parts
     for t in range(steps):
         for name, p, h, d, rec in pop_items:
             p.input, next_input[name] = next_input[name], p.input
@@ -395,6 +409,11 @@ def run_program(program, seed=None, steps=None, progress=None, parallel=True, se
             target = next_input[post]
             if syn is None:
                 fk.static_forward(Wst, xnext, target, tmp, wexp)
+            elif stock_timing:
+                # Lava's LearningDense: deliver with the weights before this step's learning, then learn from
+                # the spike emitted now
+                fk.static_forward(syn.W, xnext, target, tmp, wexp)
+                syn.step(t + 1, xnext, hpost[t % dpost], r_now.get(mod) if mod else None)
             else:
                 x = hpre[(t - delay - 1) % dpre]
                 syn.fused(t + 1, x, hpost[t % dpost], r_now.get(mod) if mod else None, xnext, target, wexp)
@@ -423,6 +442,7 @@ def run_program(program, seed=None, steps=None, progress=None, parallel=True, se
         res.probes[pname] = ProbeData(pb.target, pb.var, np.asarray(times, np.int64),
                                       np.asarray(data) if data else np.zeros((0,)))
     res.report = {
+        "semantics": semantics if not parts or semantics == "document" else {"stock": sorted(parts), "latency": lat},
         "hardware": hw.name,
         "compile": program.report,
         "saturation": sat,
