@@ -34,8 +34,13 @@ def cmd_run(args):
 
     net = load(args.file)
     extra = {"board": True} if args.board else {}
-    if args.board and args.backend != "lava":
-        raise NeurohebbError(f"--board runs on a Loihi 2 board through the lava backend; got --backend {args.backend}")
+    if (args.board or args.lowering or args.drop_refractory) and args.backend != "lava":
+        raise NeurohebbError("--board, --lowering and --drop-refractory apply to the lava backend; got --backend "
+                             f"{args.backend}")
+    if args.lowering:
+        extra["lowering"] = args.lowering
+    if args.drop_refractory:
+        extra["drop_refractory"] = True
     res = run(net, backend=args.backend, precision=args.precision, seed=args.seed, steps=args.steps,
               progress=None if not args.quiet else False, **extra)
     out = Path(args.out)
@@ -93,6 +98,16 @@ def cmd_compile(args):
     from .compiler import compile_file
 
     program, report = compile_file(args.file, hardware=args.hardware, backend=args.backend)
+    if args.lowering == "stock":
+        from . import backends
+
+        if getattr(program, "kind", None) != "fixed":
+            raise NeurohebbError("--lowering stock: compile for a fixed-point target (--hardware loihi2)")
+        backends.get("lava")  # a clear message when lava-nc is missing
+        from .backends.lava.stock import annotate_report
+
+        annotate_report(program.network, program, report, drop_refractory=args.drop_refractory,
+                        measure=not args.no_measure, steps=args.steps)
     if args.json:
         print(json.dumps(report.to_dict(), indent=1, default=str))
     else:
@@ -105,7 +120,8 @@ def cmd_compare(args):
 
     runs = [r.strip() for r in args.runs.split(",") if r.strip()]
     res = compare(args.file, runs=runs, seeds=args.seeds, steps=args.steps, hardware=args.hardware,
-                  progress=None if not args.quiet else False)
+                  progress=None if not args.quiet else False, lowering=args.lowering,
+                  drop_refractory=args.drop_refractory)
     print(res.table())
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -229,6 +245,15 @@ def cmd_demo(args):
     return 0
 
 
+def _stock_args(p):
+    p.add_argument("--lowering", choices=("emulate", "stock"),
+                   help="lava backend: 'emulate' (default; the document's semantics with neurohebb's processes, CPU "
+                        "only) or 'stock' (Lava's own process classes, what a Loihi 2 board runs; compare: reference "
+                        "fixed runs then use the stock semantics)")
+    p.add_argument("--drop-refractory", action="store_true",
+                   help="--lowering stock: run LIF populations without their refractory period instead of refusing")
+
+
 def build_parser():
     p = argparse.ArgumentParser(prog="neurohebb", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -243,7 +268,9 @@ def build_parser():
     r.add_argument("--seed", type=int)
     r.add_argument("--out", default="out")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
-    r.add_argument("--board", action="store_true", help="lava backend: run on a Loihi 2 board (needs lava-loihi)")
+    r.add_argument("--board", action="store_true", help="lava backend: run on a Loihi 2 board (needs lava-loihi; "
+                                                        "implies --lowering stock)")
+    _stock_args(r)
     r.set_defaults(func=cmd_run)
     ru = sub.add_parser("rules", help="list rule templates and their parameters")
     ru.set_defaults(func=cmd_rules)
@@ -258,6 +285,9 @@ def build_parser():
     c.add_argument("--hardware", default="loihi2", help="a name in hardware_configs/ (loihi2, loihi1, cpu) or a YAML path")
     c.add_argument("--backend", default="reference")
     c.add_argument("--json", action="store_true", help="the report as JSON")
+    _stock_args(c)
+    c.add_argument("--steps", type=int, help="--lowering stock: steps of the runs that measure each departure")
+    c.add_argument("--no-measure", action="store_true", help="--lowering stock: list the departures without measuring")
     c.set_defaults(func=cmd_compile)
     cm = sub.add_parser("compare", help="run on several backend:precision pairs and seeds; print agreement metrics")
     cm.add_argument("file")
@@ -268,6 +298,7 @@ def build_parser():
     cm.add_argument("--hardware", default="loihi2")
     cm.add_argument("--out", default="out")
     cm.add_argument("--quiet", action="store_true")
+    _stock_args(cm)
     cm.set_defaults(func=cmd_compare)
     sm = sub.add_parser("sims", help="the seed experiments in sims/: list, run")
     smsub = sm.add_subparsers(dest="sims_cmd", required=True)

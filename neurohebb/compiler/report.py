@@ -67,6 +67,8 @@ class CompileReport:
     cores_available: int = 0
     notes: list = field(default_factory=list)  # (path, text)
     compensate: bool = True
+    lava_processes: list = field(default_factory=list)  # (name, module.Class, shape, rule) of a Lava lowering
+    departures: list = field(default_factory=list)  # dicts: what, where, detail, effect (stock lowering)
 
     # ---------------------------------------------------------------- helpers
     def add(self, path, original, hardware, value, note=""):
@@ -151,6 +153,17 @@ class CompileReport:
                          lim.get("output_axons_per_core", ""), lim.get("synapse_memory_bits_per_core", "")])
             out.append(_indent(_table(rows, ["population", "neurons", "cores", "neurons/core", "input axons/core",
                                              "output axons/core", "synapse bits/core"])))
+        if self.lava_processes:
+            out.append("\nLava processes")
+            rows = [[n, c, "x".join(str(k) for k in sh), r] for n, c, sh, r in self.lava_processes]
+            out.append(_indent(_table(rows, ["name", "class", "shape", "learning rule given to Lava"])))
+        if self.departures:
+            out.append("\nDepartures from the document's semantics (stock lowering; effect measured with the "
+                       "reference's stock semantics, that departure alone)")
+            rows = [[d["what"], d["where"], d.get("effect", "")] for d in self.departures]
+            out.append(_indent(_table(rows, ["departure", "where", "measured effect"])))
+            for d in self.departures:
+                out.append(f"  - {d['what']}: {d['detail']}")
         if self.notes:
             out.append("\nNotes")
             for p, t in self.notes:

@@ -310,7 +310,11 @@ def process_rows(net, program, precision="fixed", seed=None, steps=None, board_i
     """Rows of the ``Lava processes`` section (name, class, shape, rule)."""
     seed = net.run.seed if seed is None else seed
     steps = net.run.steps if steps is None else steps
-    return plan(net, program, precision, seed, min(int(steps), 2), board_io=board_io).rows
+    rows = plan(net, program, precision, seed, min(int(steps), 2), board_io=board_io).rows  # trains not needed
+    for r in rows:
+        if r["cls"] == "lava.proc.io.sink.RingBuffer":
+            r["shape"] = (r["shape"][0], int(steps))
+    return rows
 
 
 # ============================================================================ build and run
@@ -602,3 +606,67 @@ def stock_error(net, precision, program=None, drop_refractory=False):
     """NotExpressible-style error text or None (for the compile report)."""
     bad = problems(net, precision, program, drop_refractory)
     return NotExpressible(bad, "loihi2 (Lava stock processes)") if bad else None
+
+
+# ============================================================================ the compile report
+PART_OF = {"timing": "timing", "refractory": "refractory", "latency": "latency", "sparse_zero": "sparse_zero"}
+
+
+def measure_departures(net, program, deps, seed=None, steps=None, latency=None) -> None:
+    """Add ``effect`` (text) and ``measured`` (numbers) to each departure:
+    the reference fixed mode run with that departure alone against the
+    document's semantics (same seed and the same random streams), and the
+    whole stock semantics in a final row."""
+    from ..reference import stock as ST
+    from ..reference.fixed import run_program
+
+    seed = net.run.seed if seed is None else int(seed)
+    steps = net.run.steps if steps is None else int(steps)
+    seeds = ST.seeds_for(program, seed, ())
+    base = run_program(program, seed=seed, steps=steps, progress=False, seeds=seeds)
+    lif = [k for k, p in net.populations.items() if p.type == "lif" and p.prescribed is None]
+    plastic = [k for k, pr in net.projections.items() if pr.rule is not None]
+
+    def effect(res):
+        num, parts = {}, []
+        for k in lif:
+            a, b = int(base.spikes[k].sum()), int(res.spikes[k].sum())
+            num[f"spikes.{k}"] = (a, b)
+            parts.append(f"{k} spikes {a} -> {b} ({(b - a) / a:+.1%})" if a else f"{k} spikes {a} -> {b}")
+        for k in plastic:
+            A = base.report["integer_weights"][k].astype(np.int64)
+            B = res.report["integer_weights"][k].astype(np.int64)
+            rmse = float(np.sqrt(np.mean((A - B) ** 2)))
+            dm = float(B.mean() - A.mean())
+            num[f"weights.{k}"] = {"rmse_lsb": rmse, "mean_shift_lsb": dm}
+            parts.append(f"{k} weights RMSE {rmse:.3g} LSB, mean {dm:+.3g} LSB")
+        return "; ".join(parts) or "no LIF population or plastic projection to measure", num
+
+    for d in deps:
+        part = PART_OF.get(d["key"])
+        if part is None:
+            d["effect"] = "none (t_epoch = 1)" if d["key"] == "epoch" else "not measured"
+            continue
+        res = run_program(program, seed=seed, steps=steps, progress=False, semantics="stock", stock_parts=(part,),
+                          latency=latency)
+        d["effect"], d["measured"] = effect(res)
+    res = run_program(program, seed=seed, steps=steps, progress=False, semantics="stock", latency=latency)
+    txt, num = effect(res)
+    deps.append({"key": "all", "what": "all together (the stock semantics)", "where": "-",
+                 "detail": f"the reference with semantics='stock' against its document semantics, seed {seed}, "
+                           f"{steps} steps (the weight-rounding stream is Lava's seed 2 in both)",
+                 "effect": txt, "measured": num})
+
+
+def annotate_report(net, program, report, drop_refractory=False, measure=True, seed=None, steps=None) -> None:
+    """Fill ``report.lava_processes`` and ``report.departures`` for
+    ``lowering="stock"`` (fixed point); refuse what stock cannot express."""
+    bad = problems(net, "fixed", program, drop_refractory)
+    if bad:
+        raise NotExpressible(bad, f"{report.hardware} (Lava stock processes)")
+    rows = process_rows(net, program, "fixed", seed=seed, steps=steps)
+    report.lava_processes = [(r["name"], r["cls"], tuple(r["shape"]), r["rule"]) for r in rows]
+    deps = departures(net, "fixed", drop_refractory)
+    if measure:
+        measure_departures(net, program, deps, seed=seed, steps=steps)
+    report.departures = deps
