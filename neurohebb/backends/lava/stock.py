@@ -73,6 +73,9 @@ WHY_UNSIGNED_BIAS = ("bias exponent {e} < 0: the stock LIF's bias exponent is a 
 WHY_FLOAT_EXCL = ("product {p}: Lava's float learning engine rejects a spike (x0, y0) as a factor "
                   "(lava/magma/core/learning/learning_rule_applier.py, 'Unknown Factor'), which the exact rewrite of "
                   "exclusive timing needs; declare timing: inclusive, or run fixed point")
+WHY_FLOAT_ZERO = ("product {p}: the coefficient is below the smallest literal Lava's rule grammar holds (m*2^e, "
+                  "exponent -7..8: lava/magma/core/learning/product_series.py), so Lava's float engine would drop it; "
+                  "run fixed point (the compiler scales weights and traces) or scale the rule")
 WHY_FLOAT_TAU0 = ("trace {t} has tau 0: Lava's float engine computes exp(-1/0) = NaN (lava-nc issue #658)")
 WHY_FLOAT_CONST = ("product {p}: the bracket constant {c} is not an integer, and Lava's rule grammar only holds "
                    "integer constants (lava/magma/core/learning/symbolic_equation.py)")
@@ -124,7 +127,9 @@ def problems(net, precision, program=None, drop_refractory=False) -> list[tuple[
             for t, spec in rule.traces.items():
                 if spec.tau == 0:
                     out.append((f"{path}.rule.traces.{t}", WHY_FLOAT_TAU0.format(t=t)))
-            for _target, p in L.float_products(rule):
+            for _target, p, (m, _e) in float_literal_products(rule):
+                if m == 0:
+                    out.append((f"{path}.rule", WHY_FLOAT_ZERO.format(p=p)))
                 if any(f.var in ("x0", "y0") for f in p.factors):
                     out.append((f"{path}.rule", WHY_FLOAT_EXCL.format(p=p)))
                 for f in p.factors:
@@ -147,20 +152,13 @@ def check(net, precision, program=None, drop_refractory=False):
 
 # ============================================================================ float rules
 def float_literal_products(rule):
-    """[(target, Product, (m, e))]: the products with each coefficient replaced
-    by the nearest literal ``m * 2^e`` Lava's grammar holds (the float engine
-    evaluates the literal, not the document's coefficient)."""
-    from ...compiler.program import mantissa_exponent
+    """[(target, Product, (m, e))]: each coefficient as the nearest literal
+    ``m * 2^e`` Lava's grammar holds (the float engine evaluates the literal,
+    not the document's coefficient; the reference's stock semantics uses the
+    same :func:`~neurohebb.backends.reference.stock.lava_literal`)."""
+    from ..reference.stock import lava_literal
 
-    out = []
-    for target, p in L.float_products(rule):
-        m, e = mantissa_exponent(p.coeff, (-8, 7))
-        if e < -7:
-            m, e = (int(round(m * 2.0 ** (e + 7))), -7)
-        if e > 8:
-            m, e = max(-8, min(7, int(round(m * 2.0 ** (e - 8))))), 8
-        out.append((target, p, (int(m), int(e))))
-    return out
+    return [(target, p, lava_literal(p.coeff)) for target, p in L.float_products(rule)]
 
 
 def float_rule_string(prods) -> str:
@@ -372,6 +370,8 @@ def build(P, precision, steps):
         if precision == "fixed":
             kw.update(weight_exp=j["weight_exp"], num_weight_bits=8,
                       sign_mode=getattr(SignMode, SIGN_MODES[j["sign_mode"]]))
+        elif j["plastic"]:
+            kw["sign_mode"] = getattr(SignMode, SIGN_MODES[j["sign_mode"]])
         dtype = np.int32 if precision == "fixed" else float
         W = _csr(j["W"], j["mask"], dtype) if j["mask"] is not None else np.asarray(j["W"], dtype)
         if j["delay"]:

@@ -148,13 +148,13 @@ class _ExternalPop(_Pop):
 
 # ---------------------------------------------------------------- projections
 class _Proj:
-    def __init__(self, name, spec, W, mask, pre, post, dtype, parallel):
+    def __init__(self, name, spec, W, mask, pre, post, dtype, parallel, rule=None):
         self.name, self.spec, self.W, self.mask = name, spec, W, mask
         self.pre, self.post = pre, post
         self.delay = spec.delay
         self.branch = spec.branch  # lif_dendritic post: input to that branch, the rule's d from it
         self.dtype = dtype
-        self.rule = spec.rule.expand() if spec.rule is not None else None
+        self.rule = rule if rule is not None else (spec.rule.expand() if spec.rule is not None else None)
         self.lo, self.hi = spec.effective_bounds()
         self.E = None
         if self.rule is None:
@@ -273,9 +273,15 @@ class _Mod:
 
 
 # ---------------------------------------------------------------- run
-def run(network, precision="float", seed=None, steps=None, progress=None, parallel=True, externals=None):
+def run(network, precision="float", seed=None, steps=None, progress=None, parallel=True, externals=None,
+        semantics="document", stock_parts=None, latency=None):
     """Run ``network`` on the reference backend; see :func:`neurohebb.run`.
-    ``externals``: step functions of external populations (``{name: f}``)."""
+    ``externals``: step functions of external populations (``{name: f}``).
+    ``semantics``: ``document`` (the IR's) or ``stock`` (what Lava's stock
+    processes compute: :mod:`.stock`; ``stock_parts`` applies only some of its
+    departures, ``latency`` is the host input latency in steps)."""
+    from . import stock as ST
+
     if precision not in PRECISIONS:
         raise UnsupportedFeature(
             f"reference backend: precision {precision!r} is not available; known: {', '.join(PRECISIONS)}")
@@ -287,7 +293,10 @@ def run(network, precision="float", seed=None, steps=None, progress=None, parall
                 "the fixed-point model of the Loihi-2 learning engine has no host callbacks; run it in float")
         from .fixed import run_fixed
 
-        return run_fixed(network, seed=seed, steps=steps, progress=progress, parallel=parallel)
+        return run_fixed(network, seed=seed, steps=steps, progress=progress, parallel=parallel, semantics=semantics,
+                         stock_parts=stock_parts, latency=latency)
+    parts = ST.parts_of(semantics, stock_parts, "float")
+    lat = ST.DEFAULT_LATENCY if latency is None else int(latency)
     validate(network)
     ext_fns = bind(network, externals)
     shared = {"prev": None}
@@ -303,17 +312,19 @@ def run(network, precision="float", seed=None, steps=None, progress=None, parall
         if spec.type in ("spike_times", "poisson", "array"):
             train = SourceTrain(spec, n, rs.dt, seed, f"source:{name}", dtype)
             train.check_steps(steps, f"populations.{name}")
-            pops[name] = _SourcePop(name, spec, n, dtype, train)
+            pops[name] = _SourcePop(name, spec, n, dtype, ST.shift(train, parts, lat))
         elif getattr(spec, "prescribed", None) is not None:
             train = SourceTrain(spec.prescribed, n, rs.dt, seed, f"source:{name}", dtype)
             train.check_steps(steps, f"populations.{name}.prescribed")
-            pops[name] = _Prescribed(name, spec, n, dtype, train)
+            pops[name] = _Prescribed(name, spec, n, dtype, ST.shift(train, parts, lat))
         elif spec.type == "external":
             pops[name] = _ExternalPop(name, spec, n, dtype, ext_fns[name], shared)
         elif spec.type == "lif_dendritic":
             pops[name] = _DendPop(name, spec, n, dtype)
         elif spec.type == "lif":
             pops[name] = _LIFPop(name, spec, n, dtype)
+            if "refractory" in parts:
+                pops[name].R = 0
         else:
             pops[name] = _RatePop(name, spec, n, dtype)
 
@@ -322,7 +333,11 @@ def run(network, precision="float", seed=None, steps=None, progress=None, parall
     for name, spec in network.projections.items():
         W, mask = initial_weights(network, name, seed, dtype)
         init_w[name] = W.copy()
-        projs[name] = _Proj(name, spec, W, mask, pops[spec.pre], pops[spec.post], dtype, parallel)
+        rule = ST.literal_rule(spec, network) if "literals" in parts and spec.rule is not None else None
+        projs[name] = _Proj(name, spec, W, mask, pops[spec.pre], pops[spec.post], dtype, parallel, rule)
+        if rule is not None:  # Lava's float engine clips only at 0, by the sign mode
+            lo, hi = ST.sign_bounds(spec.sign)
+            projs[name].lo_d, projs[name].hi_d = dtype.type(lo), dtype.type(hi)
     mods = {name: _Mod(name, spec, steps, dtype, pops) for name, spec in network.modulators.items()}
     nonlocal_rules.setup(projs, seed)
     nl_pairs = nonlocal_rules.users(projs)
@@ -340,6 +355,8 @@ def run(network, precision="float", seed=None, steps=None, progress=None, parall
     mod_list = list(mods.items())
     proj_list = [(pr, buf[pr.spec.pre], depth[pr.spec.pre], pr.delay, pops[pr.spec.post], pr.rule is not None,
                   pr.rule.modulator if pr.rule is not None else None) for pr in projs.values()]
+    stock_timing = "timing" in parts
+    nothing = {name: (np.zeros(pr.pre.n, dtype), np.zeros(pr.post.n, dtype)) for name, pr in projs.items()}
 
     show = sys.stderr.isatty() if progress is None else progress
     bar = tqdm(total=steps, disable=not show, desc=network.name or "run", unit="step", mininterval=0.5)
@@ -373,6 +390,11 @@ def run(network, precision="float", seed=None, steps=None, progress=None, parall
                 continue
             x_arr = b[(t - 1 - delay) % d]
             r = r_now[modname] if modname else None
+            if stock_timing:
+                # Lava's LearningDense: deliver with the weights before this step's learning, then learn from the
+                # spike emitted now
+                kernels.forward(pr.W, x_next, pr.pre.spiking, target)
+                x_arr, (x_next, target) = x_next, nothing[pr.name]
             pr.learn(x_arr, outs[post.name], r, post.v, x_next, pr.pre.spiking, target,
                      d=None if pr.branch is None else post.D[pr.branch])
         prev_out = outs
@@ -388,6 +410,8 @@ def run(network, precision="float", seed=None, steps=None, progress=None, parall
     bar.close()
 
     res = Result(network.name, NAME, precision, seed, steps, rs.dt)
+    if parts:
+        res.report["semantics"] = {"stock": sorted(parts), "latency": lat}
     res.spikes = record_spikes
     res.weights = {name: p.W.copy() for name, p in projs.items()}
     res.initial_weights = init_w

@@ -116,3 +116,35 @@ def seeds_for(program, seed, parts):
     from .fixed import derived_seeds
 
     return {k: (derived_seeds(seed, k)[0], LAVA_ROUND_SEED) for k, pp in program.projections.items() if pp.plastic}
+
+
+def sign_bounds(sign):
+    inf = float("inf")
+    return {"excitatory": (0.0, inf), "inhibitory": (-inf, 0.0)}.get(sign, (-inf, inf))
+
+
+def lava_literal(c: float) -> tuple[int, int]:
+    """The literal ``m * 2^e`` Lava's rule grammar holds nearest to ``c``
+    (mantissa -8..7, exponent -7..8: lava/magma/core/learning/product_series.py);
+    ``(0, 0)`` when ``|c|`` is below the grammar's smallest literal."""
+    from ...compiler.program import mantissa_exponent
+
+    return mantissa_exponent(c, (-8, 7), (-7, 8))
+
+
+def literal_rule(spec, network=None):
+    """The projection's expanded rule with each coefficient replaced by its Lava
+    literal (inclusive timing: Lava's float engine cannot rewrite exclusive
+    timing, the lava backend refuses it)."""
+    from ...rules.algebra import Product
+
+    rule = spec.rule.expand()
+
+    def lit(prods):
+        out = []
+        for p in prods:
+            m, e = lava_literal(p.coeff)
+            out.append(Product(m * 2.0**e, p.dep, p.factors))
+        return tuple(out)
+
+    return dataclasses.replace(rule, dw=lit(rule.dw), de=lit(rule.de))
