@@ -249,12 +249,33 @@ class NcModelFake{cls}(AbstractProcessModel):
 '''
 
 
+FAKE_ADAPTERS = '''
+from lava.magma.core.process.ports.ports import InPort, OutPort
+from lava.magma.core.process.process import AbstractProcess
+
+
+class PyToNxAdapter(AbstractProcess):
+    def __init__(self, *, shape, num_message_bits=0, **kwargs):
+        super().__init__(shape=shape, num_message_bits=num_message_bits, **kwargs)
+        self.inp = InPort(shape=shape)
+        self.out = OutPort(shape=shape)
+
+
+class NxToPyAdapter(PyToNxAdapter):
+    pass
+'''
+
+
 @pytest.fixture
 def fake_lava_loihi(tmp_path, monkeypatch):
     """A fake lava-loihi: NeuroCore ProcessModels for the given stock classes,
     installed where lava-loihi puts its ``ncmodels`` (the ``lava`` namespace
-    package, found by Lava's own model search)."""
-    added = []
+    package, found by Lava's own model search), and the embedded-IO adapter
+    processes (``lava.proc.embedded_io.spike``)."""
+    added = ["lava.proc.embedded_io.spike", "lava.proc.embedded_io"]
+    eio = tmp_path / "lava" / "proc" / "embedded_io"
+    eio.mkdir(parents=True)
+    (eio / "spike.py").write_text(FAKE_ADAPTERS)
 
     def install(classes):
         for path in classes:
@@ -299,11 +320,15 @@ def test_board_refuses_custom_processes_and_missing_models(fake_lava_loihi, monk
     msg = str(ei.value)
     assert "pop_out: neurohebb.backends.lava.procs.neuron.NHNeuron" in msg
     assert "proj_p: neurohebb.backends.lava.procs.dense.NHLearningDense" in msg
-    # board=True: the stock lowering, refused before running when a class has no NeuroCore model (Sparse here)
+    # board=True: the stock lowering with the embedded-IO adapters, refused before running when a class has no
+    # NeuroCore model (LearningSparse here); the adapters are I/O, not refused
     monkeypatch.setattr(sim, "board_available", lambda: True)
     net2 = net_of(**FIXED_CASES["sparse_prescribed"], probes=False)
-    with pytest.raises(UnsupportedFeature, match=r"proj_p: lava.proc.sparse.process.LearningSparse"):
+    with pytest.raises(UnsupportedFeature) as ei:
         lb.run(net2, precision="fixed", board=True, progress=False)
+    msg = str(ei.value)
+    assert "proj_p: lava.proc.sparse.process.LearningSparse" in msg
+    assert "LIF" not in msg and "Adapter" not in msg and "RingBuffer" not in msg
 
 
 # ============================================================================ drift
