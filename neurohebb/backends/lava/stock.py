@@ -198,8 +198,7 @@ def plan(net, program, precision, seed, steps, latency=None, board_io=False):
     """The stock graph's parameters.  ``program``: the fixed program (fixed) or
     None (float).  ``latency``: input steps the stand-in adds (default
     :data:`IO_LATENCY`; 0 when the adapters carry the crossing)."""
-    from ..reference.build import SourceTrain, initial_weights
-    from ..reference.fixed import derived_seeds
+    from ...semantics import SourceTrain, derived_seeds, initial_weights
 
     lat = IO_LATENCY["input"] if latency is None else int(latency)
     if board_io:

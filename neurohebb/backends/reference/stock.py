@@ -111,9 +111,9 @@ def static_weights(Wi, sign_mode, bits=8):
     return W.astype(Wi.dtype)
 
 
-def seeds_for(program, seed, parts):
+def seeds_for(program, seed, parts=None):
     """``{projection: (trace seed, 2)}``: Lava's hard-wired rounding seed."""
-    from .fixed import derived_seeds
+    from ...semantics import derived_seeds
 
     return {k: (derived_seeds(seed, k)[0], LAVA_ROUND_SEED) for k, pp in program.projections.items() if pp.plastic}
 
