@@ -82,11 +82,6 @@ def run(network, precision="float", seed=None, steps=None, progress=None, board=
                           compile_options)
     if drop_refractory:
         raise UnsupportedFeature("lava backend: drop_refractory applies to lowering='stock' only")
-    if board and not board_available():
-        raise BackendUnavailable(
-            "lava backend: the board (Loihi2HwCfg) needs lava-loihi, Intel's Lava extension for Loihi 2, which is "
-            "not installed here (lava.utils.loihi.is_installed() is False; it is distributed to INRC members, not "
-            "on PyPI). Without it Lava can only simulate: run without --board / board=False")
     validate(network)
     rs = network.run
     seed = rs.seed if seed is None else int(seed)
@@ -496,6 +491,11 @@ def _run_stock(network, precision, seed, steps, progress, board, hardware, drop_
     from ...errors import NotExpressible
     from . import stock as S
 
+    if board and not board_available():
+        raise BackendUnavailable(
+            "lava backend: the board (Loihi2HwCfg) needs lava-loihi, Intel's Lava extension for Loihi 2, which "
+            "is not installed here (lava.utils.loihi.is_installed() is False; it is distributed to INRC "
+            "members, not on PyPI). Without it Lava can only simulate: run without --board / board=False")
     validate(network)
     rs = network.run
     seed = rs.seed if seed is None else int(seed)
@@ -513,11 +513,6 @@ def _run_stock(network, precision, seed, steps, progress, board, hardware, drop_
     board_io = board and board_available()
     P = S.plan(network, program if precision == "fixed" else None, precision, seed, steps, board_io=board_io)
     if board:
-        if not board_available():
-            raise BackendUnavailable(
-                "lava backend: the board (Loihi2HwCfg) needs lava-loihi, Intel's Lava extension for Loihi 2, which "
-                "is not installed here (lava.utils.loihi.is_installed() is False; it is distributed to INRC "
-                "members, not on PyPI). Without it Lava can only simulate: run without --board / board=False")
         S.check_board(S.build(P, precision, steps)["all"])
     t_plan = time.perf_counter() - t0
     show = sys.stderr.isatty() if progress is None else bool(progress)

@@ -655,6 +655,12 @@ def measure_departures(net, program, deps, seed=None, steps=None, latency=None) 
                  "detail": f"the reference with semantics='stock' against its document semantics, seed {seed}, "
                            f"{steps} steps (the weight-rounding stream is Lava's seed 2 in both)",
                  "effect": txt, "measured": num})
+    other = run_program(program, seed=seed + 1, steps=steps, progress=False, seeds=ST.seeds_for(program, seed + 1))
+    txt, num = effect(other)
+    deps.append({"key": "seed", "what": "for scale: the document, another seed", "where": "-",
+                 "detail": f"the document's semantics with seed {seed + 1} against seed {seed}: the spread any "
+                           "change of the spike trains causes (plastic networks diverge synapse by synapse)",
+                 "effect": txt, "measured": num})
 
 
 def annotate_report(net, program, report, drop_refractory=False, measure=True, seed=None, steps=None) -> None:
