@@ -34,9 +34,11 @@ def cmd_run(args):
 
     net = load(args.file)
     extra = {"board": True} if args.board else {}
-    if (args.board or args.lowering or args.drop_refractory) and args.backend != "lava":
-        raise NeurohebbError("--board, --lowering and --drop-refractory apply to the lava backend; got --backend "
-                             f"{args.backend}")
+    if args.board and args.backend != "lava":
+        raise NeurohebbError(f"--board runs on a Loihi 2 board through the lava backend; got --backend {args.backend}")
+    if (args.lowering or args.drop_refractory) and args.backend != "lava":
+        raise NeurohebbError(f"--lowering and --drop-refractory apply to the lava backend; got --backend {args.backend}"
+                             " (the reference has the stock semantics as run(..., semantics='stock'))")
     if args.lowering:
         extra["lowering"] = args.lowering
     if args.drop_refractory:

@@ -180,6 +180,8 @@ def test_sparse_zero_weight_synapses_are_pruned():
 FLOAT_CASES = {  # coefficients of at least Lava's smallest literal 2^-7 (0.01 becomes 2^-7: a departure)
     "stdp_inclusive": dict(rule=dict(template="stdp_pair", a_plus=0.01, a_minus=0.011, timing="inclusive")),
     "hebbian": dict(rule=dict(template="hebbian", eta=2**-7, x_tau=10, y_tau=10, decay=2**-5)),
+    "sparse_mixed": dict(rule=dict(template="stdp_pair", a_plus=0.01, a_minus=0.011, timing="inclusive"),
+                         sign="mixed", bounds=(-1, 1), winit=(-0.2, 0.5), conn={"type": "fixed_probability", "p": 0.6}),
 }
 
 
