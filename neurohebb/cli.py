@@ -1,7 +1,22 @@
-"""Command line: ``neurohebb validate | run | rules | schema | demo``.
+"""Command line of neurohebb: declare a network and its plasticity once, run and compare it.
 
-Invalid input exits with code 2 and a message naming the file, the field,
-what was found and what is allowed; never a traceback.
+Commands (``neurohebb COMMAND --help`` for each one's options):
+  validate    check network documents
+  run         run a network document; write results (.npz) and plots
+  rules       list rule templates and their parameters
+  schema      write the IR's JSON Schema
+  docs        regenerate docs/ir.md, docs/rules.md and the JSON Schema from the code
+  compile     compile for a hardware target; print the quantization/capacity report
+  compare     run on several backend:precision pairs and seeds; print agreement metrics
+  sims        the experiments in sims/: ``sims list``, ``sims run NAME``
+  search      search chip-expressible learning rules for an objective (Optuna + Dask)
+  export-nir  write a network document as a NIR graph (plasticity in metadata)
+  import-nir  read a NIR graph into a network document
+  demo        the main job: run the shipped examples, print metrics, write plots
+
+``neurohebb --version`` prints the version.  Invalid input exits with code 2 and
+a message naming the file, the field, what was found and what is allowed; never
+a traceback.
 """
 from __future__ import annotations
 
@@ -34,6 +49,8 @@ def cmd_run(args):
 
     net = load(args.file)
     extra = {"board": True} if args.board else {}
+    if args.threads is not None:
+        extra["threads"] = args.threads
     if args.board and args.backend != "lava":
         raise NeurohebbError(f"--board runs on a Loihi 2 board through the lava backend; got --backend {args.backend}")
     if (args.lowering or args.drop_refractory) and args.backend != "lava":
@@ -43,11 +60,15 @@ def cmd_run(args):
         extra["lowering"] = args.lowering
     if args.drop_refractory:
         extra["drop_refractory"] = True
-    res = run(net, backend=args.backend, precision=args.precision, seed=args.seed, steps=args.steps,
-              progress=None if not args.quiet else False, **extra)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     stem = net.name or Path(args.file).stem
+    progress = None if not args.quiet else False
+    if args.checkpoint_every:
+        res = _run_with_checkpoints(net, args, out / f"{stem}_{args.backend}_{args.precision}.ckpt.npz", progress)
+    else:
+        res = run(net, backend=args.backend, precision=args.precision, seed=args.seed, steps=args.steps,
+                  progress=progress, **extra)
     res.save(out / f"{stem}_{args.backend}_{args.precision}.npz")
     files = plotting.all_plots(res, net, out, stem)
     rows = []
@@ -60,6 +81,30 @@ def cmd_run(args):
     print(f"\n{res.steps} steps in {res.wall_time:.2f} s on {res.backend}:{res.precision}; wrote {out}/ "
           f"({len(files)} plots and {stem}_{args.backend}_{args.precision}.npz)")
     return 0
+
+
+def _run_with_checkpoints(net, args, ckpt, progress):
+    """Run in chunks of ``--checkpoint-every`` steps, writing a checkpoint after
+    each; when ``ckpt`` exists (an interrupted run of the same command), resume
+    from it.  The result equals an uninterrupted run bit for bit."""
+    from .simulator import Simulator
+
+    if args.checkpoint_every < 1:
+        raise NeurohebbError(f"--checkpoint-every: expected a positive number of steps, got {args.checkpoint_every}")
+    total = net.run.steps if args.steps is None else int(args.steps)
+    if ckpt.exists() and not args.restart:
+        sim = Simulator.load(ckpt, network=net, **({"parallel": args.threads > 1} if args.threads else {}))
+        if (sim.precision, sim.seed) != (args.precision, net.run.seed if args.seed is None else args.seed):
+            raise NeurohebbError(f"{ckpt}: the checkpoint is of precision {sim.precision!r}, seed {sim.seed}; this "
+                                 "command asks for another run. Use --restart to start over")
+        print(f"resuming from {ckpt} at step {sim.t} of {total}", file=sys.stderr)
+    else:
+        opts = {"threads": args.threads} if args.threads is not None else {}
+        sim = Simulator(net, backend=args.backend, precision=args.precision, seed=args.seed, steps=total, **opts)
+    while sim.t < total:
+        sim.run(min(args.checkpoint_every, total - sim.t), progress=progress)
+        sim.save(ckpt)
+    return sim.result()
 
 
 def cmd_rules(args):
@@ -257,8 +302,12 @@ def _stock_args(p):
 
 
 def build_parser():
-    p = argparse.ArgumentParser(prog="neurohebb", description=__doc__.splitlines()[0])
-    sub = p.add_subparsers(dest="cmd", required=True)
+    from . import __version__
+
+    p = argparse.ArgumentParser(prog="neurohebb", description=__doc__.split("\n\n")[0],
+                                epilog="Run 'neurohebb COMMAND --help' for a command's options.")
+    p.add_argument("--version", action="version", version=f"neurohebb {__version__}")
+    sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
     v = sub.add_parser("validate", help="check network documents")
     v.add_argument("files", nargs="+")
     v.set_defaults(func=cmd_validate)
@@ -270,9 +319,13 @@ def build_parser():
     r.add_argument("--seed", type=int)
     r.add_argument("--out", default="out")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
+    r.add_argument("--threads", type=int, help="threads the backend may use (default: its own choice)")
     r.add_argument("--board", action="store_true", help="lava backend: run on a Loihi 2 board (needs lava-loihi; "
                                                         "implies --lowering stock)")
     _stock_args(r)
+    r.add_argument("--checkpoint-every", type=int, metavar="N",
+                   help="write a checkpoint to --out every N steps; running the same command again resumes from it")
+    r.add_argument("--restart", action="store_true", help="with --checkpoint-every: ignore an existing checkpoint")
     r.set_defaults(func=cmd_run)
     ru = sub.add_parser("rules", help="list rule templates and their parameters")
     ru.set_defaults(func=cmd_rules)
@@ -301,7 +354,7 @@ def build_parser():
     cm.add_argument("--quiet", action="store_true")
     _stock_args(cm)
     cm.set_defaults(func=cmd_compare)
-    sm = sub.add_parser("sims", help="the seed experiments in sims/: list, run")
+    sm = sub.add_parser("sims", help="the experiments in sims/: list, run NAME")
     smsub = sm.add_subparsers(dest="sims_cmd", required=True)
     sl = smsub.add_parser("list", help="list the experiments")
     sl.set_defaults(func=cmd_sims)
