@@ -81,14 +81,6 @@ WHY_FLOAT_CONST = ("product {p}: the bracket constant {c} is not an integer, and
                    "integer constants (lava/magma/core/learning/symbolic_equation.py)")
 
 
-def lava_available() -> bool:
-    try:
-        importlib.import_module("lava.proc.lif.process")
-    except ImportError:
-        return False
-    return True
-
-
 # ============================================================================ support
 def problems(net, precision, program=None, drop_refractory=False) -> list[tuple[str, str]]:
     """(path, reason) for everything the stock lowering cannot express, after
@@ -282,7 +274,6 @@ def plan(net, program, precision, seed, steps, latency=None, board_io=False):
                 for t, spec in rule.traces.items():
                     kw[f"{t}_impulse"] = float(spec.impulse)
                     kw[f"{t}_tau"] = float(spec.tau)
-                j["literals"] = prods
             j["rule_kwargs"] = kw
             rule_s = "; ".join(f"{k}={kw[k]}" for k in ("dw", "dt") if k in kw)
             if mask is not None:
@@ -601,14 +592,9 @@ def departures(net, precision="fixed", drop_refractory=False, latency=None) -> l
     return out
 
 
-def stock_error(net, precision, program=None, drop_refractory=False):
-    """NotExpressible-style error text or None (for the compile report)."""
-    bad = problems(net, precision, program, drop_refractory)
-    return NotExpressible(bad, "loihi2 (Lava stock processes)") if bad else None
-
-
 # ============================================================================ the compile report
-PART_OF = {"timing": "timing", "refractory": "refractory", "latency": "latency", "sparse_zero": "sparse_zero"}
+#: departures that are parts of the reference's stock semantics (measurable one at a time)
+MEASURABLE = ("timing", "refractory", "latency", "sparse_zero")
 
 
 def measure_departures(net, program, deps, seed=None, steps=None, latency=None) -> None:
@@ -642,7 +628,7 @@ def measure_departures(net, program, deps, seed=None, steps=None, latency=None) 
         return "; ".join(parts) or "no LIF population or plastic projection to measure", num
 
     for d in deps:
-        part = PART_OF.get(d["key"])
+        part = d["key"] if d["key"] in MEASURABLE else None
         if part is None:
             d["effect"] = "none (t_epoch = 1)" if d["key"] == "epoch" else "not measured"
             continue
