@@ -110,6 +110,13 @@ def cmd_run(args):
         extra["threads"] = args.threads
     if args.board and args.backend != "lava":
         raise NeurohebbError(f"--board runs on a Loihi 2 board through the lava backend; got --backend {args.backend}")
+    if (args.lowering or args.drop_refractory) and args.backend != "lava":
+        raise NeurohebbError(f"--lowering and --drop-refractory apply to the lava backend; got --backend {args.backend}"
+                             " (the reference has the stock semantics as run(..., semantics='stock'))")
+    if args.lowering:
+        extra["lowering"] = args.lowering
+    if args.drop_refractory:
+        extra["drop_refractory"] = True
     out = Path(args.out)
     stem = safe_stem(net.name or Path(args.file).stem)
     result_file = inside(out, f"{stem}_{safe_stem(args.backend)}_{safe_stem(args.precision)}.npz")
@@ -314,6 +321,16 @@ def cmd_compile(args):
         from .forecast import forecast_trace_saturation
 
         forecast_trace_saturation(program, steps=min(args.forecast_steps, net.run.steps))
+    if args.lowering == "stock":
+        from . import backends
+
+        if getattr(program, "kind", None) != "fixed":
+            raise NeurohebbError("--lowering stock: compile for a fixed-point target (--hardware loihi2)")
+        backends.get("lava")  # a clear message when lava-nc is missing
+        from .backends.lava.stock import annotate_report
+
+        annotate_report(program.network, program, report, drop_refractory=args.drop_refractory,
+                        measure=not args.no_measure, steps=args.steps)
     if args.json:
         print(json.dumps(report.to_dict(), indent=1, default=str))
     else:
@@ -339,7 +356,8 @@ def cmd_compare(args):
     target = inside(out, f"{safe_stem(Path(args.file).stem)}_compare.png")
     with _permission(args, args.file):
         res = compare(net, runs=runs, seeds=args.seeds, steps=args.steps, hardware=args.hardware,
-                      progress=None if not args.quiet else False)
+                      progress=None if not args.quiet else False, lowering=args.lowering,
+                      drop_refractory=args.drop_refractory)
     print(res.table())
     out.mkdir(parents=True, exist_ok=True)
     stem = safe_stem(Path(args.file).stem)
@@ -475,6 +493,15 @@ LOCAL_HELP = ("let the document's external populations name factories (function:
               "files next to the document (mod.py); without it only neurohebb.environments is allowed")
 
 
+def _stock_args(p):
+    p.add_argument("--lowering", choices=("emulate", "stock"),
+                   help="lava backend: 'emulate' (default; the document's semantics with neurohebb's processes, CPU "
+                        "only) or 'stock' (Lava's own process classes, what a Loihi 2 board runs; compare: reference "
+                        "fixed runs then use the stock semantics)")
+    p.add_argument("--drop-refractory", action="store_true",
+                   help="--lowering stock: run LIF populations without their refractory period instead of refusing")
+
+
 def build_parser():
     from . import __version__
 
@@ -495,7 +522,9 @@ def build_parser():
     r.add_argument("--out", default="out")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
     r.add_argument("--threads", type=int, help="threads the backend may use (default: its own choice)")
-    r.add_argument("--board", action="store_true", help="lava backend: run on a Loihi 2 board (needs lava-loihi)")
+    r.add_argument("--board", action="store_true", help="lava backend: run on a Loihi 2 board (needs lava-loihi; "
+                                                        "implies --lowering stock)")
+    _stock_args(r)
     r.add_argument("--checkpoint-every", type=int, metavar="N",
                    help="write a checkpoint to --out every N steps; running the same command again resumes from it")
     r.add_argument("--restart", action="store_true", help="with --checkpoint-every: ignore an existing checkpoint")
@@ -525,6 +554,9 @@ def build_parser():
                    help="compile every rule with this timing instead of the document's")
     c.add_argument("--forecast-steps", type=int, default=2000,
                    help="forecast trace saturation from a float run of this many steps (0: no forecast; default 2000)")
+    _stock_args(c)
+    c.add_argument("--steps", type=int, help="--lowering stock: steps of the runs that measure each departure")
+    c.add_argument("--no-measure", action="store_true", help="--lowering stock: list the departures without measuring")
     c.set_defaults(func=cmd_compile)
     cm = sub.add_parser("compare", help="run on several backend:precision pairs and seeds; print agreement metrics")
     cm.add_argument("file")
@@ -536,6 +568,9 @@ def build_parser():
     cm.add_argument("--out", default="out")
     cm.add_argument("--quiet", action="store_true")
     cm.add_argument("--allow-local-functions", action="store_true", help=LOCAL_HELP)
+
+
+    _stock_args(cm)
     cm.set_defaults(func=cmd_compare)
     sm = sub.add_parser("sims", help="the experiments in sims/: list, run NAME")
     smsub = sm.add_subparsers(dest="sims_cmd", required=True)

@@ -54,7 +54,37 @@ def _parse(spec: str) -> tuple[str, str]:
     if ":" not in spec:
         return spec, "float"
     b, p = spec.split(":", 1)
-    return b, p
+    return b, p.split(":", 1)[0]
+
+
+SEMANTICS = ("document", "stock")
+
+
+def _semantics(spec: str, lowering) -> str | None:
+    """The third field of ``backend:precision:semantics`` (``document`` or
+    ``stock``), else ``stock`` for lava runs and reference fixed runs when
+    ``lowering="stock"`` (the chip and its prediction), else None."""
+    parts = spec.split(":")
+    if len(parts) > 2:
+        if parts[2] not in SEMANTICS:
+            raise NeurohebbError(f"compare: run {spec!r}: semantics {parts[2]!r} unknown; known: {', '.join(SEMANTICS)}")
+        return parts[2]
+    if lowering == "stock" and (parts[0] == "lava" or (parts[0] == "reference" and len(parts) > 1 and
+                                                       parts[1] == "fixed")):
+        return "stock"
+    return None
+
+
+def _run_options(spec: str, lowering, drop_refractory) -> dict:
+    """Backend options of one run: ``semantics`` (a contract option: the
+    reference computes the stock semantics, lava lowers to stock processes)."""
+    sem = _semantics(spec, lowering)
+    if sem is None:
+        return {}
+    opts = {"semantics": sem}
+    if sem == "stock" and drop_refractory:
+        opts["drop_refractory"] = True
+    return opts
 
 
 def _corr(a, b) -> float:
@@ -241,12 +271,17 @@ def _f(x) -> str:
 
 
 def compare(network, runs=RUN_SPECS, seeds=5, steps=None, hardware="loihi2", metric=None, progress=False,
-            history_every=None, compile_options=None, drift=None) -> ComparisonResult:
+            history_every=None, compile_options=None, drift=None, lowering=None,
+            drop_refractory=False) -> ComparisonResult:
     """Run ``network`` (a Network or a path) for every ``backend:precision`` in
     ``runs`` and every seed (``seeds``: a count, starting at the document's
     seed, or a list) and compare each run with the first.  Fixed-point runs
     use ``hardware`` (and ``compile_options``); ``metric``: a function of a
-    Result (or a dict name -> function) evaluated on every run.  Adds a
+    Result (or a dict name -> function) evaluated on every run.
+    ``lowering="stock"``: lava runs use Lava's stock processes and reference
+    fixed runs the stock semantics (what those compute); a run spec
+    ``backend:precision:stock`` (or ``:document``) says so per run, and
+    ``drop_refractory`` goes to the stock lava runs.  Adds a
     weights probe (every ``history_every`` steps, default steps/50) to every
     plastic projection (its own, so a document's coarser probe does not
     flatten the plot).  ``drift`` (default: when the runs include
@@ -280,7 +315,8 @@ def compare(network, runs=RUN_SPECS, seeds=5, steps=None, hardware="loihi2", met
     for spec in runs:
         b, p = _parse(spec)
         be = backends.get(b)  # fail early when unavailable
-        bad = be.unsupported(net, p, **(fixed_opts if p == "fixed" else {}))
+        bad = be.unsupported(net, p, **(fixed_opts if p == "fixed" else {}), **_run_options(spec, lowering,
+                                                                                            drop_refractory))
         if bad:
             raise UnsupportedFeature(f"compare: {spec} cannot run {network.name or 'this network'}:\n  " +
                                      "\n  ".join(f"{q}: {m}" if q else m for q, m in bad))
@@ -311,7 +347,7 @@ def compare(network, runs=RUN_SPECS, seeds=5, steps=None, hardware="loihi2", met
         for spec in runs:
             b, p = _parse(spec)
             r = backends.get(b).run(net, precision=p, seed=seed, steps=steps, progress=progress,
-                                    **(fixed_opts if p == "fixed" else {}))
+                                    **(fixed_opts if p == "fixed" else {}), **_run_options(spec, lowering, drop_refractory))
             results[spec] = r
             res.wall_times.setdefault(spec, []).append(r.wall_time)
             for k in plastic:
