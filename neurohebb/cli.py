@@ -34,10 +34,14 @@ def cmd_run(args):
 
     net = load(args.file)
     extra = {"board": True} if args.board else {}
+    if args.threads is not None:
+        extra["threads"] = args.threads
     if args.board and args.backend != "lava":
         raise NeurohebbError(f"--board runs on a Loihi 2 board through the lava backend; got --backend {args.backend}")
     res = run(net, backend=args.backend, precision=args.precision, seed=args.seed, steps=args.steps,
               progress=None if not args.quiet else False, **extra)
+    if res.report.get("mpi_rank", 0) != 0:  # under mpirun every rank holds the gathered result; rank 0 writes
+        return 0
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     stem = net.name or Path(args.file).stem
@@ -244,6 +248,7 @@ def build_parser():
     r.add_argument("--out", default="out")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
     r.add_argument("--board", action="store_true", help="lava backend: run on a Loihi 2 board (needs lava-loihi)")
+    r.add_argument("--threads", type=int, help="threads the backend may use (nest: NEST threads per process)")
     r.set_defaults(func=cmd_run)
     ru = sub.add_parser("rules", help="list rule templates and their parameters")
     ru.set_defaults(func=cmd_rules)

@@ -149,7 +149,13 @@ class _Lowered:
         out, have = np.zeros(n), np.zeros(n, bool)
         if pop in self.trains:  # prescribed: the reference keeps v, u, input at 0
             return out, np.ones(n, bool)
-        local = nest.GetLocalNodeCollection(self.nodes[pop])
+        local = self.nodes[pop]
+        if nest.NumProcesses() > 1:
+            import warnings
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                local = nest.GetLocalNodeCollection(local)
         if len(local) == 0:
             return out, have
         idx = np.asarray(local.tolist(), np.int64) - self.nodes[pop][0].global_id
