@@ -109,7 +109,7 @@ def cmd_compare(args):
 
     runs = [r.strip() for r in args.runs.split(",") if r.strip()]
     res = compare(args.file, runs=runs, seeds=args.seeds, steps=args.steps, hardware=args.hardware,
-                  progress=None if not args.quiet else False)
+                  progress=None if not args.quiet else False, cluster=args.cluster, workers=args.workers)
     print(res.table())
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -126,10 +126,32 @@ def cmd_sims(args):
         rows = [[name, desc] for name, desc in sims.list_sims()]
         print(_table(rows, ["experiment", "what it shows"]))
         return 0
+    if args.seeds is not None:
+        res = sims.run_sim_seeds(args.name, _seed_list(args.seeds, args.seed), cluster=args.cluster,
+                                 workers=args.workers, progress=not args.quiet, backend=args.backend,
+                                 precision=args.precision, out=args.out, short=args.short, part=args.part)
+        print(sims.format_seeds(res))
+        return 0
+    if args.cluster or args.workers is not None:
+        raise NeurohebbError("--cluster/--workers spread the runs of --seeds over Dask workers; give --seeds too")
     res = sims.run_sim(args.name, backend=args.backend, precision=args.precision, out=args.out,
                        short=args.short, seed=args.seed, part=args.part)
     print(sims.format_result(res))
     return 0
+
+
+def _seed_list(text, start=None):
+    """``--seeds``: ``N`` (N seeds from ``--seed``, default 0) or a comma-separated list."""
+    try:
+        vals = [int(v) for v in str(text).split(",") if v.strip()]
+    except ValueError:
+        raise NeurohebbError(f"--seeds {text!r}: expected a count (5) or a comma-separated list (1,2,3)") from None
+    if len(vals) == 1 and "," not in str(text):
+        if vals[0] < 1:
+            raise NeurohebbError(f"--seeds {text!r}: a count must be at least 1")
+        first = start or 0
+        return list(range(first, first + vals[0]))
+    return vals
 
 
 def cmd_search(args):
@@ -272,6 +294,8 @@ def build_parser():
     cm.add_argument("--hardware", default="loihi2")
     cm.add_argument("--out", default="out")
     cm.add_argument("--quiet", action="store_true")
+    cm.add_argument("--cluster", help="Dask scheduler address (tcp://host:port): run the seeds on its workers")
+    cm.add_argument("--workers", type=int, help="run the seeds on a local Dask cluster of this many processes")
     cm.set_defaults(func=cmd_compare)
     sm = sub.add_parser("sims", help="the seed experiments in sims/: list, run")
     smsub = sm.add_subparsers(dest="sims_cmd", required=True)
@@ -285,6 +309,11 @@ def build_parser():
     sr.add_argument("--short", action="store_true", help="the short variant the tests use")
     sr.add_argument("--seed", type=int)
     sr.add_argument("--part", help="run only this part of the experiment (e.g. oja_pca --part spiking)")
+    sr.add_argument("--seeds", help="run once per seed: a count (from --seed, default 0) or a list 1,2,3; "
+                                    "prints mean and sd over seeds")
+    sr.add_argument("--cluster", help="with --seeds: Dask scheduler address (tcp://host:port)")
+    sr.add_argument("--workers", type=int, help="with --seeds: a local Dask cluster of this many processes")
+    sr.add_argument("--quiet", action="store_true", help="with --seeds: no progress bar")
     sr.set_defaults(func=cmd_sims)
     se = sub.add_parser("search", help="search chip-expressible learning rules for an objective (Optuna + Dask)")
     se.add_argument("spec", help="a search spec (YAML), e.g. searches/oja_spiking.yaml; see docs/search.md")

@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import NeurohebbError, UnsupportedFeature
+from .parallel import map_tasks
 from .text import table
 
 RUN_SPECS = ("reference:float", "reference:fixed")
@@ -162,14 +163,17 @@ class ComparisonResult:
 
 
 def compare(network, runs=RUN_SPECS, seeds=5, steps=None, hardware="loihi2", metric=None, progress=False,
-            history_every=None, compile_options=None) -> ComparisonResult:
+            history_every=None, compile_options=None, cluster=None, workers=None) -> ComparisonResult:
     """Run ``network`` (a Network or a path) for every ``backend:precision`` in
     ``runs`` and every seed (``seeds``: a count, starting at the document's
     seed, or a list) and compare each run with the first.  Fixed-point runs
     use ``hardware`` (and ``compile_options``); ``metric``: a function of a
     Result (or a dict name -> function) evaluated on every run.  Adds a
     weights probe (every ``history_every`` steps, default steps/50) to every
-    plastic projection that has none, for the plot."""
+    plastic projection that has none, for the plot.  ``workers`` (a local
+    Dask cluster of that many processes) or ``cluster`` (a Dask scheduler's
+    address) run the seeds in parallel, one task per seed, with a progress
+    bar; the result is the same as the serial run's."""
     from . import backends
     from .api import load
     from .ir import Network
@@ -212,53 +216,78 @@ def compare(network, runs=RUN_SPECS, seeds=5, steps=None, hardware="loihi2", met
         lsb = {}
     res = ComparisonResult(network.name, runs, seed_list, steps, lsb, hardware=hardware if any_fixed else "")
     hist: dict = {r: {} for r in runs}
-    for si, seed in enumerate(seed_list):
-        results = {}
-        for spec in runs:
-            b, p = _parse(spec)
-            r = backends.get(b).run(net, precision=p, seed=seed, steps=steps, progress=progress,
-                                    **(fixed_opts if p == "fixed" else {}))
-            results[spec] = r
-            res.wall_times.setdefault(spec, []).append(r.wall_time)
-            for k in plastic:
-                try:
-                    t, H = r.weight_history(k)
-                except KeyError:
-                    continue
-                hist[spec].setdefault(k, [t, []])[1].append(H.reshape(H.shape[0], -1).mean(1))
-            for name, fn in metrics.items():
-                res.add("metric", name, "value", spec, si, fn(r))
-            for k, sat in (r.report.get("saturation") or {}).items():
-                res.add("projection", k, "truncation_lsb", spec, si, sat.get("truncation_lsb_per_synapse", 0.0))
-                res.add("projection", k, "weight_clips", spec, si, sat.get("weight_clips", 0))
-                ts = sat.get("trace_saturations", {})
-                res.add("projection", k, "trace_saturations", spec, si, sum(ts.values()))
-        ref = results[runs[0]]
-        for spec in runs:
-            r = results[spec]
-            for pop, s in r.spikes.items():
-                pt = network.populations[pop]
-                if pt.type not in ("lif",) or getattr(pt, "prescribed", None) is not None:
-                    continue
-                res.add("population", pop, "rate_hz", spec, si, r.rates(pop).mean())
-                if spec != runs[0]:
-                    res.add("population", pop, "spike_count_corr", spec, si,
-                            _corr(ref.spikes[pop].sum(0), s.sum(0)))
-            for k, W in r.weights.items():
-                Wr = ref.weights[k]
-                sel = np.ones(W.shape, bool)
-                if network.projections[k].connectivity.type != "all_to_all":
-                    sel = (ref.initial_weights[k] != 0) | (r.initial_weights[k] != 0) | (Wr != 0) | (W != 0)
-                a, bb = Wr[sel], W[sel]
-                res.add("projection", k, "w_mean", spec, si, bb.mean() if bb.size else math.nan)
-                if spec == runs[0]:
-                    continue
-                unit = lsb.get(k, 1.0)
-                res.add("projection", k, "weight_rmse_lsb" if k in lsb else "weight_rmse", spec, si,
-                        float(np.sqrt(np.mean((a - bb) ** 2))) / unit if a.size else math.nan)
-                res.add("projection", k, "weight_corr", spec, si, _corr(a, bb))
-                res.add("projection", k, "weight_w1_lsb" if k in lsb else "weight_w1", spec, si,
-                        wasserstein1(a, bb) / unit if a.size else math.nan)
+    on_dask = bool(cluster) or workers is not None
+    tasks = [(net, runs, seed, steps, False if on_dask else progress, fixed_opts, metrics, lsb) for seed in seed_list]
+    outs = map_tasks(_seed_runs, tasks, cluster=cluster, workers=workers, progress=on_dask and progress is not False,
+                     desc=f"compare {network.name or ''}".strip())
+    for si, out in enumerate(outs):  # in seed order, as a serial run adds them
+        for spec, wall in out["wall"].items():
+            res.wall_times.setdefault(spec, []).append(wall)
+        for spec, d in out["hist"].items():
+            for k, (t, m) in d.items():
+                hist[spec].setdefault(k, [t, []])[1].append(m)
+        for kind, target, metric_name, spec, value in out["rows"]:
+            res.add(kind, target, metric_name, spec, si, value)
     for spec, d in hist.items():
         res.histories[spec] = {k: (np.asarray(t), np.asarray(v)) for k, (t, v) in d.items()}
     return res
+
+
+def _seed_runs(net, runs, seed, steps, progress, fixed_opts, metrics, lsb) -> dict:
+    """Every run of one seed and its metrics: ``rows`` (kind, target, metric,
+    run, value), weight histories and wall times (one Dask task)."""
+    from . import backends
+
+    out = {"rows": [], "hist": {}, "wall": {}}
+    plastic = [k for k, pr in net.projections.items() if pr.rule is not None]
+
+    def add(kind, target, metric, spec, value):
+        out["rows"].append((kind, target, metric, spec, float(value)))
+
+    results = {}
+    for spec in runs:
+        b, p = _parse(spec)
+        r = backends.get(b).run(net, precision=p, seed=seed, steps=steps, progress=progress,
+                                **(fixed_opts if p == "fixed" else {}))
+        results[spec] = r
+        out["wall"][spec] = r.wall_time
+        for k in plastic:
+            try:
+                t, H = r.weight_history(k)
+            except KeyError:
+                continue
+            out["hist"].setdefault(spec, {})[k] = (t, H.reshape(H.shape[0], -1).mean(1))
+        for name, fn in metrics.items():
+            add("metric", name, "value", spec, fn(r))
+        for k, sat in (r.report.get("saturation") or {}).items():
+            add("projection", k, "truncation_lsb", spec, sat.get("truncation_lsb_per_synapse", 0.0))
+            add("projection", k, "weight_clips", spec, sat.get("weight_clips", 0))
+            ts = sat.get("trace_saturations", {})
+            add("projection", k, "trace_saturations", spec, sum(ts.values()))
+    ref = results[runs[0]]
+    for spec in runs:
+        r = results[spec]
+        for pop, s in r.spikes.items():
+            pt = net.populations[pop]
+            if pt.type not in ("lif",) or getattr(pt, "prescribed", None) is not None:
+                continue
+            add("population", pop, "rate_hz", spec, r.rates(pop).mean())
+            if spec != runs[0]:
+                add("population", pop, "spike_count_corr", spec,
+                _corr(ref.spikes[pop].sum(0), s.sum(0)))
+        for k, W in r.weights.items():
+            Wr = ref.weights[k]
+            sel = np.ones(W.shape, bool)
+            if net.projections[k].connectivity.type != "all_to_all":
+                sel = (ref.initial_weights[k] != 0) | (r.initial_weights[k] != 0) | (Wr != 0) | (W != 0)
+            a, bb = Wr[sel], W[sel]
+            add("projection", k, "w_mean", spec, bb.mean() if bb.size else math.nan)
+            if spec == runs[0]:
+                continue
+            unit = lsb.get(k, 1.0)
+            add("projection", k, "weight_rmse_lsb" if k in lsb else "weight_rmse", spec,
+                float(np.sqrt(np.mean((a - bb) ** 2))) / unit if a.size else math.nan)
+            add("projection", k, "weight_corr", spec, _corr(a, bb))
+            add("projection", k, "weight_w1_lsb" if k in lsb else "weight_w1", spec,
+                wasserstein1(a, bb) / unit if a.size else math.nan)
+    return out
