@@ -41,6 +41,10 @@ def import_nest():
     if _nest is not None:
         return _nest
     os.environ.setdefault("PYNEST_QUIET", "1")
+    # NEST's threads meet at an OpenMP barrier every min_delay; spinning there
+    # costs 10x on a loaded machine (2 threads: 30 s instead of 3.5 s, Song at
+    # 10^5 synapses on 2 busy cores).  Read when NEST's OpenMP runtime loads.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     import nest
 
     try:

@@ -204,6 +204,7 @@ public:
   std::vector< long > fac_var;    // all factors, in product order
   std::vector< double > fac_off;  // their bracket offsets
   bool exclusive { true };
+  bool used[ 5 ] { false, false, false, false, false };  // traces some factor reads
   double lo { -std::numeric_limits< double >::infinity() }, hi { std::numeric_limits< double >::infinity() };
 
   void
@@ -265,6 +266,10 @@ public:
         throw nest::BadProperty( "fac_var codes: 0 x1, 1 x2, 2 y1, 3 y2, 4 y3, 5 w" );
       }
     }
+    for ( int k = 0; k < 5; ++k )
+    {
+      used[ k ] = std::find( nvar.begin(), nvar.end(), long( k ) ) != nvar.end();
+    }
     decay = ndecay;
     impulse = nimp;
     coeff = ncoeff;
@@ -288,14 +293,22 @@ struct SynState
   void
   step( long t, bool x0, bool y0, const RuleProperties& r )
   {
-    double xb[ 2 ], yb[ 3 ], xa[ 2 ], ya[ 3 ];
+    double xb[ 2 ] { 0.0, 0.0 }, yb[ 3 ] { 0.0, 0.0, 0.0 }, xa[ 2 ] { 0.0, 0.0 }, ya[ 3 ] { 0.0, 0.0, 0.0 };
     for ( int k = 0; k < 2; ++k )
     {
+      if ( not r.used[ k ] )
+      {
+        continue;
+      }
       xb[ k ] = tx < 0 ? 0.0 : x[ k ] * std::pow( r.decay[ k ], double( t - tx ) );
       xa[ k ] = x0 ? xb[ k ] + r.impulse[ k ] : xb[ k ];
     }
     for ( int k = 0; k < 3; ++k )
     {
+      if ( not r.used[ 2 + k ] )
+      {
+        continue;
+      }
       yb[ k ] = ty < 0 ? 0.0 : y[ k ] * std::pow( r.decay[ 2 + k ], double( t - ty ) );
       ya[ k ] = y0 ? yb[ k ] + r.impulse[ 2 + k ] : yb[ k ];
     }
