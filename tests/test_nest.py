@@ -206,3 +206,30 @@ def test_cli_run_backend_nest(tmp_path):
                           "--backend", "nest", "--out", str(tmp_path)], capture_output=True, text=True, cwd=ROOT)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
     assert "populations." in bad.stderr
+
+
+def test_builtin_stdp_synapse_pairs_two_delays_later():
+    """Why the backend does not lower stdp_pair to NEST's own stdp_synapse: NEST
+    pairs a pre spike at its emission with post spikes seen one (dendritic)
+    delay D late, so a pair the IR sees dt = t - (s + D) apart (arrival-based)
+    is dt + 2D apart in stdp_synapse (closed form, 1e-12)."""
+    from neurohebb.backends.nest.module import OFFSET, reset_kernel
+
+    s, t, s2, D, tau_p, tau_m, lam, alpha, wmax = 10, 13, 300, 1, 10.0, 20.0, 0.01, 1.0, 100.0
+    nest = reset_kernel(1)
+    gpre = nest.Create("spike_generator", params={"spike_times": [float(s + OFFSET), float(s2 + OFFSET)]})
+    gpost = nest.Create("spike_generator", params={"spike_times": [float(t + OFFSET)]})
+    pre, post = nest.Create("parrot_neuron"), nest.Create("parrot_neuron")
+    nest.Connect(gpre, pre, syn_spec={"delay": 1.0})
+    nest.Connect(gpost, post, syn_spec={"delay": 1.0})
+    nest.Connect(pre, post, syn_spec={"synapse_model": "stdp_synapse", "delay": float(D), "weight": 1.0,
+                                      "lambda": lam, "alpha": alpha, "tau_plus": tau_p, "Wmax": wmax,
+                                      "mu_plus": 0.0, "mu_minus": 0.0, "receptor_type": 1})
+    post.set({"tau_minus": tau_m})
+    nest.Simulate(float(s2 + 10))
+    dw = nest.GetConnections(pre, post).get("weight") - 1.0
+    nest_dt = t - s + D  # post seen at t + D, pre at s
+    ir_dt = t - (s + D)  # pre arrives at s + D (= s + 1 + delay)
+    ltd = alpha * lam * wmax * np.exp(-(s2 - D - t) / tau_m)
+    np.testing.assert_allclose(dw, lam * wmax * np.exp(-nest_dt / tau_p) - ltd, rtol=1e-12)
+    assert abs(dw - (lam * wmax * np.exp(-ir_dt / tau_p) - ltd)) > 0.1  # not the IR's pairing
