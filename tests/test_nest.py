@@ -68,6 +68,8 @@ RULES = {
     "pair_van_rossum": {"template": "stdp_pair", "a_plus": 4e-3, "a_minus": 0.02, "weight_dependence": "van_rossum",
                         "w_max": 0.25},
     "pair_inclusive": {"template": "stdp_pair", "a_plus": 4e-3, "a_minus": 4.4e-3, "timing": "inclusive"},
+    "pair_gated_by_sine_r": {"template": "custom", "dw": "0.004*y0*x1*r - 0.0044*x0*y1*r", "modulator": "gate",
+                             "traces": {"x1": {"tau": 20}, "y1": {"tau": 20}}},
     "triplet": {"template": "stdp_triplet", "a2_plus": 2e-3, "a3_plus": 6e-3, "a2_minus": 5e-3, "a3_minus": 1e-3},
     "custom_brackets_y3": {"template": "custom", "dw": "-0.004*y0*x1*(w - 0.25) - 0.003*x0*y1*(w + 0.01) "
                                                        "+ 0.001*y0*x2*y3",
@@ -95,6 +97,8 @@ def ei_network(rule, steps=1200, seed=3):
                  connectivity={"type": "fixed_probability", "p": 0.5})
     b.projection("E_R", "E", "R", sign="excitatory", bounds=(0.0, 0.25),
                  weights={"init": "uniform", "low": 0.05, "high": 0.2}, rule=rule)
+    b.modulator("gate", type="sine", amplitude=1.0, period=400, offset=0.3, tau=5.0)
+    b.probe("r", "gate", "r", every=10)
     b.probe("v", "E", "v", every=7)
     b.probe("u", "I", "u", every=50)
     b.probe("inp", "R", "input", every=13)
@@ -108,6 +112,19 @@ def test_rules_equivalent(name):
     r, n = both(ei_network(RULES[name]))
     assert_equivalent(r, n)
     assert sum(s.sum() for s in r.spikes.values()) > 200
+
+
+def test_per_post_third_factor_equivalent():
+    b = Builder("per_post_r", steps=1000, seed=5)
+    b.population("inp", type="poisson", n=60, rates=30.0)
+    b.population("E", type="lif", n=4, du=0.3, dv=0.1, vth=1.0)
+    rng = np.random.default_rng(0)
+    b.modulator("err", type="array", scope="per_post", values=rng.normal(0, 1, (250, 4)).tolist(), repeat=True)
+    b.projection("p", "inp", "E", weights={"init": "uniform", "low": 0.0, "high": 0.2}, bounds=(-0.5, 0.5),
+                 rule={"template": "custom", "dw": "0.01*y0*x1*r - 0.002*x0*r", "modulator": "err",
+                       "traces": {"x1": {"tau": 10}}})
+    r, n = both(b.build())
+    assert_equivalent(r, n)
 
 
 def test_song_equivalent():

@@ -112,7 +112,9 @@ class _Lowered:
             if pr.rule is None:
                 nest.CopyModel("static_synapse", model)
             else:
-                nest.CopyModel("neurohebb_synapse", model, lowering.rule_params(pr))
+                nest.CopyModel("neurohebb_synapse", model,
+                               lowering.rule_params(net, pr, self.steps, self.size[pr.post],
+                                                    self.nodes[pr.post][0].global_id))
             self.models[name] = model
             i, j = np.nonzero(mask) if mask is not None else np.nonzero(np.ones(W.shape, bool))
             if i.size == 0:
@@ -264,6 +266,10 @@ def run(network, precision="float", seed=None, steps=None, progress=None, thread
         times = np.arange(0, steps, pb.every, dtype=np.int64)
         if pb.target in network.populations and pb.var in ("spikes", "output"):
             vals = spikes[pb.target][times].astype(np.float64)
+        elif pb.target in network.modulators:
+            from ...semantics import Modulator
+
+            vals = Modulator(pb.target, network.modulators[pb.target]).series(steps)[times]
         else:
             vals = np.asarray(data[pname])
         res.probes[pname] = ProbeData(pb.target, pb.var, times, vals)

@@ -24,7 +24,7 @@ from ...rules.algebra import POST_TRACES, PRE_TRACES
 
 PRECISIONS = ("float",)
 #: factor codes of neurohebb_synapse
-FACTOR_CODE = {"x1": 0, "x2": 1, "y1": 2, "y2": 3, "y3": 4, "w": 5}
+FACTOR_CODE = {"x1": 0, "x2": 1, "y1": 2, "y2": 3, "y3": 4, "w": 5, "r": 6}
 TRACE_ORDER = PRE_TRACES + POST_TRACES  # x1 x2 y1 y2 y3
 POP_PROBES = {"lif": ("spikes", "v", "u", "input"), "spike_times": ("spikes",), "poisson": ("spikes",),
               "array": ("output", "spikes")}
@@ -81,7 +81,9 @@ def unsupported(network, precision="float", threads=None, **options) -> list[tup
     for name, pb in network.probes.items():
         path = f"probes.{name}"
         if pb.target in network.modulators:
-            out.append((f"{path}.target", "modulators are not lowered to NEST (no rule here reads r)"))
+            if network.modulators[pb.target].type == "population":
+                out.append((f"{path}.target", "a population modulator depends on the run; nest records the "
+                                              "series of the other modulator types only"))
             continue
         if pb.target in network.projections:
             if pb.var != "weights":
@@ -120,12 +122,19 @@ def _rule_problems(network, name, pr) -> list[tuple[str, str]]:
                 out.append((f"{path}.rule", f"product {k} ({p}): function {f.fn}({f.var}) is not lowered to NEST"))
             elif f.var not in FACTOR_CODE:
                 out.append((f"{path}.rule", f"product {k} ({p}): variable {f.var!r} is not available in "
-                                            f"neurohebb_synapse (x1 x2 y1 y2 y3 w)"))
+                                            f"neurohebb_synapse (x1 x2 y1 y2 y3 w r)"))
+            elif f.var == "r":
+                mod = network.modulators.get(rule.modulator or "")
+                if mod is not None and mod.type == "population":
+                    out.append((f"{path}.rule.modulator", f"{rule.modulator!r} is a population modulator: its r[t] "
+                                                          "depends on the run; neurohebb_synapse reads r from a "
+                                                          "series computed before the run (every other type)"))
     return out
 
 
-def rule_params(pr) -> dict:
-    """The common properties of the projection's copy of neurohebb_synapse."""
+def rule_params(network, pr, steps, n_post, first_id) -> dict:
+    """The common properties of the projection's copy of neurohebb_synapse
+    (``first_id``: node id of the post population's first neuron)."""
     rule = pr.rule.expand()
     decay, impulse = [0.0] * 5, [1.0] * 5
     for k, tr in rule.traces.items():
@@ -142,7 +151,16 @@ def rule_params(pr) -> dict:
             var.append(FACTOR_CODE[f.var])
             off.append(float(f.offset))
     lo, hi = pr.effective_bounds()
-    return {"trace_decay": decay, "trace_impulse": impulse, "prod_coeff": coeff, "prod_dep": dep,
+    extra = {}
+    if "r" in rule.used_vars() and rule.modulator in network.modulators:
+        from ...semantics import Modulator
+
+        spec = network.modulators[rule.modulator]
+        per_post = spec.scope == "per_post"
+        series = Modulator(rule.modulator, spec).series(steps, n_post if per_post else None)
+        extra = {"r_series": np.asarray(series, float).ravel().tolist(), "r_cols": n_post if per_post else 1,
+                 "r_first": int(first_id)}
+    return {**extra, "trace_decay": decay, "trace_impulse": impulse, "prod_coeff": coeff, "prod_dep": dep,
             "prod_nfac": nfac, "fac_var": var, "fac_off": off, "exclusive": rule.timing == "exclusive",
             "w_lo": float(lo) if math.isfinite(lo) else -1e308, "w_hi": float(hi) if math.isfinite(hi) else 1e308}
 

@@ -196,7 +196,7 @@ private:
 class RuleProperties : public nest::CommonSynapseProperties
 {
 public:
-  // traces: 0 x1, 1 x2, 2 y1, 3 y2, 4 y3; factor code 5: w
+  // traces: 0 x1, 1 x2, 2 y1, 3 y2, 4 y3; factor codes 5: w, 6: r (third factor)
   std::vector< double > decay { 0, 0, 0, 0, 0 }, impulse { 1, 1, 1, 1, 1 };
   std::vector< double > coeff;    // per product
   std::vector< long > dep;        // per product: 0 x0, 1 y0
@@ -205,6 +205,10 @@ public:
   std::vector< double > fac_off;  // their bracket offsets
   bool exclusive { true };
   bool used[ 5 ] { false, false, false, false, false };  // traces some factor reads
+  //! the third factor r[t] (a precomputed modulator series): r_series[t * r_cols + post index]
+  std::vector< double > r_series;
+  long r_cols { 1 };
+  long r_first { 0 };  //! node id of the post population's first neuron (its index 0)
   double lo { -std::numeric_limits< double >::infinity() }, hi { std::numeric_limits< double >::infinity() };
 
   void
@@ -221,6 +225,9 @@ public:
     d[ "exclusive" ] = exclusive;
     d[ "w_lo" ] = lo;
     d[ "w_hi" ] = hi;
+    d[ "r_series" ] = r_series;
+    d[ "r_cols" ] = r_cols;
+    d[ "r_first" ] = r_first;
   }
   void
   set_status( const Dictionary& d, nest::ConnectorModel& cm )
@@ -238,6 +245,13 @@ public:
     d.update_value( "exclusive", exclusive );
     d.update_value( "w_lo", lo );
     d.update_value( "w_hi", hi );
+    d.update_value( "r_series", r_series );
+    d.update_value( "r_cols", r_cols );
+    d.update_value( "r_first", r_first );
+    if ( r_cols < 1 )
+    {
+      throw nest::BadProperty( "r_cols must be >= 1" );
+    }
     if ( ndecay.size() != 5 or nimp.size() != 5 )
     {
       throw nest::BadProperty( "trace_decay and trace_impulse need 5 values (x1 x2 y1 y2 y3)" );
@@ -261,9 +275,9 @@ public:
     }
     for ( long c : nvar )
     {
-      if ( c < 0 or c > 5 )
+      if ( c < 0 or c > 6 )
       {
-        throw nest::BadProperty( "fac_var codes: 0 x1, 1 x2, 2 y1, 3 y2, 4 y3, 5 w" );
+        throw nest::BadProperty( "fac_var codes: 0 x1, 1 x2, 2 y1, 3 y2, 4 y3, 5 w, 6 r" );
       }
     }
     for ( int k = 0; k < 5; ++k )
@@ -291,8 +305,14 @@ struct SynState
 
   //! one IR step t with a pre arrival (x0) and/or a post spike (y0)
   void
-  step( long t, bool x0, bool y0, const RuleProperties& r )
+  step( long t, bool x0, bool y0, const RuleProperties& r, long post_idx )
   {
+    double rv = 0.0;
+    const size_t at = static_cast< size_t >( t * r.r_cols + ( r.r_cols > 1 ? post_idx : 0 ) );
+    if ( at < r.r_series.size() )
+    {
+      rv = r.r_series[ at ];
+    }
     double xb[ 2 ] { 0.0, 0.0 }, yb[ 3 ] { 0.0, 0.0, 0.0 }, xa[ 2 ] { 0.0, 0.0 }, ya[ 3 ] { 0.0, 0.0, 0.0 };
     for ( int k = 0; k < 2; ++k )
     {
@@ -329,7 +349,7 @@ struct SynState
       for ( long q = 0; q < nf; ++q, ++f )
       {
         const long c = r.fac_var[ f ];
-        double val = c < 2 ? xs[ c ] : ( c < 5 ? ys[ c - 2 ] : w );
+        double val = c < 2 ? xs[ c ] : ( c < 5 ? ys[ c - 2 ] : ( c == 5 ? w : rv ) );
         term *= val + r.fac_off[ f ];
       }
       dw += term;
@@ -347,7 +367,7 @@ struct SynState
 
   //! process every event up to and including IR step upto
   void
-  advance( long upto, const std::vector< long >& post, const RuleProperties& r )
+  advance( long upto, const std::vector< long >& post, const RuleProperties& r, long post_idx )
   {
     while ( true )
     {
@@ -359,7 +379,7 @@ struct SynState
         return;
       }
       const bool x0 = ta == t, y0 = tp == t;
-      step( t, x0, y0, r );
+      step( t, x0, y0, r, post_idx );
       if ( x0 )
       {
         pending = -1;
@@ -423,7 +443,7 @@ public:
     const long last = nest::kernel().simulation_manager.get_time().get_steps() - 1 - OFFSET;
     if ( tgt )
     {
-      copy.advance( last, tgt->history, r );
+      copy.advance( last, tgt->history, r, static_cast< long >( tgt->get_node_id() ) - r.r_first );
     }
     d[ nest::names::weight ] = copy.w;
     d[ "weight_at_last_event" ] = s_.w;
@@ -439,7 +459,7 @@ public:
   {
     auto* target = static_cast< lif* >( Base::get_target( thread ) );
     const long s = e.get_stamp().get_steps() - 1 - OFFSET;  // IR step of the pre spike
-    s_.advance( s, target->history, r );                   // the weight W(s + 1)
+    s_.advance( s, target->history, r, static_cast< long >( target->get_node_id() ) - r.r_first );  // W(s + 1)
     e.set_receiver( *target );
     e.set_weight( s_.w );
     e.set_delay_steps( Base::get_delay_steps() );
