@@ -62,3 +62,12 @@ def test_cli_sweep_options_are_checked(tmp_path):
     assert bad.returncode == 2 and "give --seeds too" in bad.stderr
     bad = cli("sims", "run", "oja_pca", "--seeds", "x,y")
     assert bad.returncode == 2 and "comma-separated list" in bad.stderr
+
+
+def test_cli_sims_seeds_prints_mean_and_sd(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "neurohebb", "sims", "run", "oja_pca", "--part", "spiking", "--short",
+                          "--seeds", "1", "--seed", "3", "--quiet", "--out", str(tmp_path)],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    assert "over 1 seeds (3)" in out.stdout and "mean" in out.stdout
+    assert (tmp_path / "seed3").is_dir()

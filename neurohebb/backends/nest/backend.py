@@ -179,7 +179,11 @@ class _Lowered:
 
 def _gather(parts):
     """Combine (value, have) pieces of every MPI process (rank order) into the full value."""
-    from mpi4py import MPI
+    try:
+        from mpi4py import MPI
+    except ImportError as exc:
+        raise UnsupportedFeature(f"nest backend: gathering the results of several MPI processes "
+                                 f"needs mpi4py ({exc}); pip install mpi4py") from None
 
     comm = MPI.COMM_WORLD
     allparts = comm.allgather(parts)

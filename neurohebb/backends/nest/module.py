@@ -7,7 +7,7 @@ arrival-based pairing).  It is compiled with the C++ compiler against the
 headers that ship with NEST (``site-packages/nest/include``; the wheel's
 ``nest-config`` names a build folder that does not exist) and cached under
 ``$NEUROHEBB_CACHE/nest/<hash>/`` (default ``~/.cache/neurohebb``), keyed by
-the source, the NEST version and the compiler flags, so it is built once per
+the source, the NEST version, the compiler and where NEST's headers are, so it is built once per
 machine (about 20 s).  Building needs ``g++`` (C++20) and the Boost headers
 that NEST's headers include (``apt-get install g++ libboost-dev``).
 """
@@ -55,15 +55,27 @@ def import_nest():
     return nest
 
 
-def include_dir() -> Path:
+def include_flags() -> list[str]:
+    """``-I`` flags for NEST's headers: the wheel's ``site-packages/nest/include/nest``,
+    else what ``nest-config --includes`` says (a NEST built from source, e.g. with MPI)."""
     nest = import_nest()
-    return Path(nest.__file__).resolve().parent / "include" / "nest"
+    wheel = Path(nest.__file__).resolve().parent / "include" / "nest"
+    if (wheel / "nest_extension_interface.h").exists():
+        return [f"-I{wheel}"]
+    cfg = shutil.which("nest-config")
+    if cfg:
+        proc = subprocess.run([cfg, "--includes"], capture_output=True, text=True)
+        flags = [f for f in proc.stdout.split() if f.startswith("-I") and Path(f[2:]).is_dir()]
+        if any((Path(f[2:]) / "nest_extension_interface.h").exists() for f in flags):
+            return flags
+    raise BackendUnavailable("NEST's C++ headers (nest_extension_interface.h) were found neither in the nest "
+                             "package nor through nest-config --includes; neurohebb's NEST module needs them")
 
 
 def _compile(cxx: str, abi: str, out: Path, build: Path):
     (build / "ltdl.h").write_text("typedef struct lt__handle* lt_dlhandle;\n")  # NEST's headers name it only
     cmd = [cxx, "-std=c++20", "-O2", "-fPIC", "-shared", "-fopenmp", "-DNDEBUG", f"-D_GLIBCXX_USE_CXX11_ABI={abi}",
-           f"-I{include_dir()}", f"-I{build}", "-o", str(out), str(SOURCE)]
+           *include_flags(), f"-I{build}", "-o", str(out), str(SOURCE)]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         err = proc.stderr.strip().splitlines()
@@ -83,7 +95,9 @@ def library() -> Path:
         raise BackendUnavailable(f"the nest backend compiles a NEST extension module once and needs a C++ compiler "
                                  f"({cxx!r} not found; apt-get install g++ libboost-dev, or set $CXX)")
     version = getattr(nest, "__version__", "")
-    key = hashlib.sha1(SOURCE.read_bytes() + version.encode() + cxx.encode() + sys.version.encode()).hexdigest()[:16]
+    where = " ".join(include_flags())
+    key = hashlib.sha1(SOURCE.read_bytes() + version.encode() + cxx.encode() + sys.version.encode()
+                       + where.encode()).hexdigest()[:16]
     folder = CACHE_DIR / key
     out = folder / "neurohebb_nest.so"
     if not out.exists():
