@@ -250,3 +250,37 @@ def test_builtin_stdp_synapse_pairs_two_delays_later():
     ltd = alpha * lam * wmax * np.exp(-(s2 - D - t) / tau_m)
     np.testing.assert_allclose(dw, lam * wmax * np.exp(-nest_dt / tau_p) - ltd, rtol=1e-12)
     assert abs(dw - (lam * wmax * np.exp(-ir_dt / tau_p) - ltd)) > 0.1  # not the IR's pairing
+
+
+def test_numba_openmp_in_the_same_process_runs_nest_apart(tmp_path):
+    """numba's OpenMP threading layer and NEST's OpenMP runtime crash together
+    (a segmentation fault in nest.ResetKernel): with numba's omp layer running,
+    the backend runs NEST in a fresh process, with the same result."""
+    script = tmp_path / "omp_then_nest.py"
+    script.write_text(
+        "import sys, numpy as np, numba\n"
+        f"sys.path.insert(0, {str(ROOT / 'tests')!r})\n"
+        "@numba.njit(parallel=True)\n"
+        "def total(a):\n"
+        "    s = 0.0\n"
+        "    for i in numba.prange(a.shape[0]):\n"
+        "        s += a[i]\n"
+        "    return s\n"
+        "total(np.ones(100))\n"
+        "assert numba.threading_layer() == 'omp'\n"
+        "import neurohebb as nh\n"
+        "from test_nest import RULES, ei_network\n"
+        "net = ei_network(RULES['triplet'], steps=300)\n"
+        "a = nh.run(net, backend='nest', progress=False)\n"
+        "b = nh.run(net, backend='nest', progress=False)\n"
+        f"np.savez({str(tmp_path / 'out.npz')!r}, sa=a.spikes['E'], sb=b.spikes['E'], wa=a.weights['in_E'],\n"
+        "         wb=b.weights['in_E'])\n")
+    env = dict(__import__("os").environ, NUMBA_THREADING_LAYER="omp")
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=ROOT, env=env)
+    assert out.returncode == 0, out.stderr[-2000:]
+    d = np.load(tmp_path / "out.npz")
+    here = nh.run(ei_network(RULES["triplet"], steps=300), backend="nest", progress=False)
+    for k in ("sa", "sb"):
+        np.testing.assert_array_equal(d[k], here.spikes["E"])
+    for k in ("wa", "wb"):
+        np.testing.assert_allclose(d[k], here.weights["in_E"], rtol=0, atol=WTOL)

@@ -21,7 +21,7 @@ from ...result import ProbeData, Result
 from ...semantics import SourceTrain, initial_weights
 from ..base import Backend
 from . import lowering
-from .module import OFFSET, import_nest, library, reset_kernel
+from .module import OFFSET, import_nest, library, openmp_conflict, reset_kernel
 
 NAME = "nest"
 import_nest()  # ImportError here: the backend is unavailable
@@ -205,9 +205,15 @@ def _gather(parts):
 def run(network, precision="float", seed=None, steps=None, progress=None, threads=None, externals=None,
         hardware=None, **options):
     """Run ``network`` on NEST; see :func:`neurohebb.run`.  ``threads``: NEST
-    threads per process (default 1)."""
+    threads per process (default 1).  In a process where numba runs its
+    OpenMP threading layer, NEST runs in a fresh process (:mod:`.isolated`)."""
     validate(network)
     _refuse(network, precision, threads=threads, **options)
+    if openmp_conflict():
+        from .isolated import run_isolated
+
+        return run_isolated(network, precision=precision, seed=seed, steps=steps, progress=progress,
+                            threads=threads, **options)
     seed = network.run.seed if seed is None else int(seed)
     steps = network.run.steps if steps is None else int(steps)
     t0 = time.perf_counter()

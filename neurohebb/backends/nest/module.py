@@ -35,11 +35,39 @@ _nest = None
 _library: Path | None = None
 
 
+def numba_layer():
+    """The threading layer numba has launched in this process (None: not yet)."""
+    mod = sys.modules.get("numba.np.ufunc.parallel")
+    return getattr(mod, "_threading_layer", None) if mod is not None else None
+
+
+def openmp_conflict() -> bool:
+    """True when numba runs its ``omp`` threading layer in this process: NEST's
+    own OpenMP runtime (the wheel vendors a libgomp) and numba's crash together
+    (a segmentation fault in ``nest.ResetKernel``), so NEST must run in a
+    separate process."""
+    return numba_layer() == "omp"
+
+
+def _keep_numba_off_openmp():
+    """Let numba use its ``workqueue`` threading layer in a process that runs
+    NEST (unless it has launched a layer already or the user chose one)."""
+    if numba_layer() is not None or os.environ.get("NUMBA_THREADING_LAYER"):
+        return
+    try:
+        import numba
+    except ImportError:
+        return
+    if numba.config.THREADING_LAYER == "default":
+        numba.config.THREADING_LAYER = "workqueue"
+
+
 def import_nest():
     """``nest``, imported without its banner and with only errors logged."""
     global _nest
     if _nest is not None:
         return _nest
+    _keep_numba_off_openmp()
     os.environ.setdefault("PYNEST_QUIET", "1")
     # NEST's threads meet at an OpenMP barrier every min_delay; spinning there
     # costs 10x on a loaded machine (2 threads: 30 s instead of 3.5 s, Song at
