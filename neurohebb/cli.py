@@ -133,6 +133,8 @@ def cmd_run(args):
     else:
         res = run(net, backend=args.backend, precision=args.precision, seed=args.seed, steps=args.steps,
                   progress=progress, allow_dirs=allow, on_nonfinite=on_nonfinite, **extra)
+    if res.report.get("mpi_rank", 0) != 0:  # under mpirun every rank holds the gathered result; rank 0 writes
+        return 0
     out.mkdir(parents=True, exist_ok=True)
     res.network = net
     res.save(result_file)
@@ -357,7 +359,7 @@ def cmd_compare(args):
     with _permission(args, args.file):
         res = compare(net, runs=runs, seeds=args.seeds, steps=args.steps, hardware=args.hardware,
                       progress=None if not args.quiet else False, lowering=args.lowering,
-                      drop_refractory=args.drop_refractory)
+                      drop_refractory=args.drop_refractory, cluster=args.cluster, workers=args.workers)
     print(res.table())
     out.mkdir(parents=True, exist_ok=True)
     stem = safe_stem(Path(args.file).stem)
@@ -379,10 +381,32 @@ def cmd_sims(args):
         rows = [[name, desc] for name, desc in sims.list_sims()]
         print(_table(rows, ["experiment", "what it shows"]))
         return 0
+    if args.seeds is not None:
+        res = sims.run_sim_seeds(args.name, _seed_list(args.seeds, args.seed), cluster=args.cluster,
+                                 workers=args.workers, progress=not args.quiet, backend=args.backend,
+                                 precision=args.precision, out=args.out, short=args.short, part=args.part)
+        print(sims.format_seeds(res))
+        return 0
+    if args.cluster or args.workers is not None:
+        raise NeurohebbError("--cluster/--workers spread the runs of --seeds over Dask workers; give --seeds too")
     res = sims.run_sim(args.name, backend=args.backend, precision=args.precision, out=args.out,
                        short=args.short, seed=args.seed, part=args.part)
     print(sims.format_result(res))
     return 0
+
+
+def _seed_list(text, start=None):
+    """``--seeds``: ``N`` (N seeds from ``--seed``, default 0) or a comma-separated list."""
+    try:
+        vals = [int(v) for v in str(text).split(",") if v.strip()]
+    except ValueError:
+        raise NeurohebbError(f"--seeds {text!r}: expected a count (5) or a comma-separated list (1,2,3)") from None
+    if len(vals) == 1 and "," not in str(text):
+        if vals[0] < 1:
+            raise NeurohebbError(f"--seeds {text!r}: a count must be at least 1")
+        first = start or 0
+        return list(range(first, first + vals[0]))
+    return vals
 
 
 def cmd_search(args):
@@ -521,7 +545,7 @@ def build_parser():
     r.add_argument("--seed", type=int)
     r.add_argument("--out", default="out")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
-    r.add_argument("--threads", type=int, help="threads the backend may use (default: its own choice)")
+    r.add_argument("--threads", type=int, help="threads the backend may use (default: its own choice; nest: NEST threads per process)")
     r.add_argument("--board", action="store_true", help="lava backend: run on a Loihi 2 board (needs lava-loihi; "
                                                         "implies --lowering stock)")
     _stock_args(r)
@@ -571,6 +595,8 @@ def build_parser():
 
 
     _stock_args(cm)
+    cm.add_argument("--cluster", help="Dask scheduler address (tcp://host:port): run the seeds on its workers")
+    cm.add_argument("--workers", type=int, help="run the seeds on a local Dask cluster of this many processes")
     cm.set_defaults(func=cmd_compare)
     sm = sub.add_parser("sims", help="the experiments in sims/: list, run NAME")
     smsub = sm.add_subparsers(dest="sims_cmd", required=True)
@@ -584,6 +610,11 @@ def build_parser():
     sr.add_argument("--short", action="store_true", help="the short variant the tests use")
     sr.add_argument("--seed", type=int)
     sr.add_argument("--part", help="run only this part of the experiment (e.g. oja_pca --part spiking)")
+    sr.add_argument("--seeds", help="run once per seed: a count (from --seed, default 0) or a list 1,2,3; "
+                                    "prints mean and sd over seeds")
+    sr.add_argument("--cluster", help="with --seeds: Dask scheduler address (tcp://host:port)")
+    sr.add_argument("--workers", type=int, help="with --seeds: a local Dask cluster of this many processes")
+    sr.add_argument("--quiet", action="store_true", help="with --seeds: no progress bar")
     sr.set_defaults(func=cmd_sims)
     se = sub.add_parser("search", help="search chip-expressible learning rules for an objective (Optuna + Dask)")
     se.add_argument("spec", help="a search spec (YAML), e.g. searches/oja_spiking.yaml; see docs/search.md")
