@@ -494,6 +494,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--variants", type=int, default=2000)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--start", type=int, default=0, help="evaluate only variants start .. variants-1 (to split a run)")
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--timeout", type=float, default=10.0, help="validate, compile: a hang after this many seconds")
     ap.add_argument("--run-timeout", type=float, default=120.0, help="run: a hang after this many seconds (slower runs are listed as slow)")
@@ -514,6 +515,8 @@ def main(argv=None):
     t0 = time.perf_counter()
     with jsonl.open("w") as fh:
         for v in variants(args.variants, args.seed):
+            if v["index"] < args.start:
+                continue
             r = evaluate(v, work, args.steps, args.timeout, run_timeout=args.run_timeout)
             results.append(r)
             fh.write(json.dumps(r, default=str) + "\n")
