@@ -94,10 +94,10 @@ def cmd_run(args):
     if args.checkpoint_every:
         from . import health
         from .externals import permit
-        from .ir import limits
+        from .ir.validate import check_resources
 
         if args.steps is not None:
-            limits.check(net, args.steps, args.file)
+            check_resources(net, args.steps, args.file)
         out.mkdir(parents=True, exist_ok=True)
         ckpt = inside(out, result_file.name[:-len(".npz")] + ".ckpt.npz")
         with permit(directories=allow), health.policy(nonfinite):
@@ -235,7 +235,8 @@ def cmd_compile(args):
 def cmd_compare(args):
     from .compare import compare
 
-    from .ir import limits, load
+    from .ir import load
+    from .ir.validate import check_resources
     from .ir.common import MAX_INT
 
     runs = [r.strip() for r in args.runs.split(",") if r.strip()]
@@ -244,7 +245,7 @@ def cmd_compare(args):
     net = load(args.file)
     _check_functions(args, args.file, net)
     if args.steps is not None:
-        limits.check(net, args.steps, args.file)
+        check_resources(net, args.steps, args.file)
     out = Path(args.out)
     target = inside(out, f"{safe_stem(Path(args.file).stem)}_compare.png")
     with _permission(args, args.file):
