@@ -81,15 +81,30 @@ def cmd_run(args):
     net = load(args.file)
     _check_functions(args, args.file, net)
     extra = {"board": True} if args.board else {}
+    if args.threads is not None:
+        extra["threads"] = args.threads
     if args.board and args.backend != "lava":
         raise NeurohebbError(f"--board runs on a Loihi 2 board through the lava backend; got --backend {args.backend}")
     out = Path(args.out)
     stem = safe_stem(net.name or Path(args.file).stem)
     result_file = inside(out, f"{stem}_{safe_stem(args.backend)}_{safe_stem(args.precision)}.npz")
     allow = [Path(args.file).resolve().parent] if args.allow_local_functions else []
-    res = run(net, backend=args.backend, precision=args.precision, seed=args.seed, steps=args.steps,
-              progress=None if not args.quiet else False, allow_dirs=allow,
-              on_nonfinite="continue" if args.allow_nonfinite else "error", **extra)
+    progress = None if not args.quiet else False
+    nonfinite = "continue" if args.allow_nonfinite else "error"
+    if args.checkpoint_every:
+        from . import health
+        from .externals import permit
+        from .ir.validate import check_resources
+
+        if args.steps is not None:
+            check_resources(net, args.steps, args.file)
+        out.mkdir(parents=True, exist_ok=True)
+        ckpt = inside(out, result_file.name[:-len(".npz")] + ".ckpt.npz")
+        with permit(directories=allow), health.policy(nonfinite):
+            res = health.check_result(_run_with_checkpoints(net, args, ckpt, progress))
+    else:
+        res = run(net, backend=args.backend, precision=args.precision, seed=args.seed, steps=args.steps,
+                  progress=progress, allow_dirs=allow, on_nonfinite=nonfinite, **extra)
     out.mkdir(parents=True, exist_ok=True)
     res.save(result_file)
     files = [] if args.no_plots or res.report.get("nonfinite") else plotting.all_plots(res, net, out, stem)
@@ -148,6 +163,30 @@ def format_health(report: dict) -> str:
     return "\n".join(lines)
 
 
+def _run_with_checkpoints(net, args, ckpt, progress):
+    """Run in chunks of ``--checkpoint-every`` steps, writing a checkpoint after
+    each; when ``ckpt`` exists (an interrupted run of the same command), resume
+    from it.  The result equals an uninterrupted run bit for bit."""
+    from .simulator import Simulator
+
+    if args.checkpoint_every < 1:
+        raise NeurohebbError(f"--checkpoint-every: expected a positive number of steps, got {args.checkpoint_every}")
+    total = net.run.steps if args.steps is None else int(args.steps)
+    if ckpt.exists() and not args.restart:
+        sim = Simulator.load(ckpt, network=net, **({"parallel": args.threads > 1} if args.threads else {}))
+        if (sim.precision, sim.seed) != (args.precision, net.run.seed if args.seed is None else args.seed):
+            raise NeurohebbError(f"{ckpt}: the checkpoint is of precision {sim.precision!r}, seed {sim.seed}; this "
+                                 "command asks for another run. Use --restart to start over")
+        print(f"resuming from {ckpt} at step {sim.t} of {total}", file=sys.stderr)
+    else:
+        opts = {"threads": args.threads} if args.threads is not None else {}
+        sim = Simulator(net, backend=args.backend, precision=args.precision, seed=args.seed, steps=total, **opts)
+    while sim.t < total:
+        sim.run(min(args.checkpoint_every, total - sim.t), progress=progress)
+        sim.save(ckpt)
+    return sim.result()
+
+
 def cmd_rules(args):
     from .rules import TEMPLATES
 
@@ -196,7 +235,8 @@ def cmd_compile(args):
 def cmd_compare(args):
     from .compare import compare
 
-    from .ir import limits, load
+    from .ir import load
+    from .ir.validate import check_resources
     from .ir.common import MAX_INT
 
     runs = [r.strip() for r in args.runs.split(",") if r.strip()]
@@ -205,7 +245,7 @@ def cmd_compare(args):
     net = load(args.file)
     _check_functions(args, args.file, net)
     if args.steps is not None:
-        limits.check(net, args.steps, args.file)
+        check_resources(net, args.steps, args.file)
     out = Path(args.out)
     target = inside(out, f"{safe_stem(Path(args.file).stem)}_compare.png")
     with _permission(args, args.file):
@@ -351,11 +391,15 @@ def build_parser():
     r.add_argument("--seed", type=int)
     r.add_argument("--out", default="out")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
+    r.add_argument("--threads", type=int, help="threads the backend may use (default: its own choice)")
     r.add_argument("--board", action="store_true", help="lava backend: run on a Loihi 2 board (needs lava-loihi)")
     r.add_argument("--allow-local-functions", action="store_true", help=LOCAL_HELP)
     r.add_argument("--allow-nonfinite", action="store_true",
                    help="keep running when the state becomes NaN or infinite (reported, not an error)")
     r.add_argument("--no-plots", action="store_true", help="write the results only")
+    r.add_argument("--checkpoint-every", type=int, metavar="N",
+                   help="write a checkpoint to --out every N steps; running the same command again resumes from it")
+    r.add_argument("--restart", action="store_true", help="with --checkpoint-every: ignore an existing checkpoint")
     r.set_defaults(func=cmd_run)
     ru = sub.add_parser("rules", help="list rule templates and their parameters")
     ru.set_defaults(func=cmd_rules)

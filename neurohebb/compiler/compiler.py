@@ -27,14 +27,13 @@ import numpy as np
 
 from ..errors import CapacityExceeded, NotExpressible, UnsupportedFeature
 from ..hardware import load_hardware
-from ..ir import schema as S
 from ..ir.validate import SOURCE_TYPES, validate
 from .capacity import check_capacity
 from .program import (FixedProgram, FloatProgram, LifMap, ProjectionProgram, TagMap, ThirdFactorMap, TraceMap,
                       WeightMap)
 from ..semantics import modulator_max_abs
 from .report import CompileReport
-from .rules import _coeff_terms, approximate_functions, choose_impulses, exact_scale, lower_rule
+from .rules import coeff_terms, approximate_functions, choose_impulses, exact_scale, lower_rule
 
 
 DEFAULTS = dict(
@@ -458,7 +457,7 @@ class _Compiler:
             # the tag's scale is continuous: make the first dw product that reads e (and not r) exact
             sub = type(rule)(tuple(p for p in rule.dw if "e" in p.vars() and "r" not in p.vars()), (), rule.traces,
                              rule.functions, rule.timing, rule.modulator, rule.template)
-            for C0, _, _, sh, _ in _coeff_terms(sub, pp.traces, ctx, lr):
+            for C0, _, _, sh, _ in coeff_terms(sub, pp.traces, ctx, lr):
                 pp.tag.scale /= exact_scale(C0, lr, sh)
                 break
             self.report.mapping(f"projections.{k}.e", f"eligibility (Lava tag t), 1 LSB = {pp.tag.scale:.6g}, range "
@@ -574,14 +573,14 @@ def _shrink_third_factor(tf, rule, ctx, lr, compensate):
 
 def _coeff_terms_r(rule, ctx, lr):
     """Coefficient terms of the products that read r (for the r scale)."""
-    from .rules import _coeff_terms
+    from .rules import coeff_terms
 
     class _R:
         pass
 
     sub = type(rule)(tuple(p for p in rule.dw if "r" in p.vars()), tuple(p for p in rule.de if "r" in p.vars()),
                      rule.traces, rule.functions, rule.timing, rule.modulator, rule.template)
-    return _coeff_terms(sub, ctx["traces"], ctx, lr)
+    return coeff_terms(sub, ctx["traces"], ctx, lr)
 
 
 def _q(path, orig, hw, value, rel, note):

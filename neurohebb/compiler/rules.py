@@ -95,7 +95,7 @@ def lower_rule(name, rule, lr, ctx, report, problems, compensate=True):
     lowered: dict = {}
     for target, p, origin, base, subs in expanded:
         where = path if target == "w" else f"{path} (de)"
-        bad = _check_factors(p, rule, lr, ctx)
+        bad = check_factors(p, rule, lr, ctx)
         if bad:
             problems.append((where, f"product {p}: {bad}"))
             continue
@@ -118,7 +118,7 @@ def lower_rule(name, rule, lr, ctx, report, problems, compensate=True):
     return out
 
 
-def _check_factors(p, rule, lr, ctx) -> str | None:
+def check_factors(p, rule, lr, ctx) -> str | None:
     engine_vars = set(lr.pre_traces) | set(lr.post_traces) | set(lr.synaptic) | set(lr.dependencies[:2])
     hw = ctx.get("label", "target's")
     for f in p.factors:
@@ -166,7 +166,7 @@ def _factor_scale(var, ctx) -> float:
         return 1.0 / ctx["tag"].scale
     if var == "r" and ctx.get("r") is not None:
         return ctx["r"].scale
-    raise KeyError(var)  # no scale on this target (a trace that was not mapped, e without de, r without a route)
+    return 1.0  # not a learning-engine variable: lower_rule refuses its product (check_factors) with the reason
 
 
 def _factor_range(f: HwFactor, ctx) -> tuple[int, int]:
@@ -275,7 +275,7 @@ def _widths(p, lr, ctx) -> int:
     return w
 
 
-def _coeff_terms(rule, traces, ctx, lr):
+def coeff_terms(rule, traces, ctx, lr):
     """Per product (corrections of exclusive timing excluded): (C at the current
     scales, {trace: multiplicity}, [(substituted traces, shift) of each correction], shift)."""
     out = []
@@ -300,6 +300,8 @@ def _coeff_terms(rule, traces, ctx, lr):
                 elif f.var == "w":
                     typ *= max(abs(ctx["w"].lo), abs(ctx["w"].hi)) / 2
                 elif f.var == "e":
+                    if ctx.get("tag") is None:  # e without de: lower_rule refuses the product
+                        raise KeyError(f.var)
                     typ *= max(abs(ctx["tag"].lo), abs(ctx["tag"].hi)) / 4
                 elif f.var == "r":
                     typ *= ctx["r"].hi / 2
@@ -334,7 +336,7 @@ def lag0_share(decay: float) -> float:
 
 
 def term_error(term, imp, base, share, lr, compensate=True) -> float:
-    """Error of one product of the rule (see :func:`_coeff_terms`) with the
+    """Error of one product of the rule (see :func:`coeff_terms`) with the
     trace impulses ``imp``: the relative coefficient error of the product
     (rounding to ``m * 2**E``, 10+ when not representable), plus the floor
     truncation of a shifted product relative to its value at one impulse per
@@ -385,7 +387,7 @@ def choose_impulses(rule, traces, ctx, lr, pinned, candidates) -> dict[str, int]
     import numpy as np
 
     compensate = ctx.get("compensate", True)
-    terms = _coeff_terms(rule, traces, ctx, lr)
+    terms = coeff_terms(rule, traces, ctx, lr)
     base = {t: traces[t].impulse_hw for t in traces}
     share = {t: lag0_share(traces[t].decay) for t in traces}
     cur = {t: base[t] for t in traces}

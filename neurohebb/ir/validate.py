@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import NetworkError, known
+from . import limits
 from . import schema as S
 from .schema import SOURCE_TYPES  # noqa: F401  (re-exported)
 
@@ -229,13 +230,23 @@ def check(net) -> list[tuple[str, str]]:
 def validate(net, source: str | None = None, steps: int | None = None):
     """``net`` when it is consistent and a run of ``steps`` steps (default: the
     document's) fits in this machine's memory; else :class:`NetworkError`."""
-    from . import limits
-
     problems = check(net)
     if problems:
         raise NetworkError(problems, source)
-    limits.check(net, steps, source)
+    check_resources(net, steps, source)
     return net
+
+
+def check_resources(net, steps: int | None = None, source: str | None = None, available: int | None = None):
+    """The memory estimate of a run of ``steps`` steps (:mod:`.limits`): its
+    items, or :class:`NetworkError` when it exceeds the memory available."""
+    sizes = {}
+    for name in net.populations:
+        try:
+            sizes[name] = size(net, name)
+        except (ValueError, TypeError, AttributeError):  # check() reports what is wrong with it
+            sizes[name] = 1
+    return limits.check(net, sizes, steps, source, available)
 
 
 def _expand(spec, path, problems):

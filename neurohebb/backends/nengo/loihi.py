@@ -58,7 +58,7 @@ from ...ir.validate import validate
 from .learning import IRRule
 from .lowering import build
 from .neurons import IRLIF
-from .simulator import collect, summary
+from .collect import collect, summary
 
 TARGETS = ("sim", "simreal")
 #: used when hardware_configs/loihi1.yaml cannot be read (the numbers of notes/nengo.md)

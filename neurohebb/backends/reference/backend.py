@@ -48,5 +48,10 @@ class ReferenceBackend(Backend):
             options["parallel"] = threads > 1
         return Session(network, precision=precision, **options)
 
+    def load_session(self, path, network=None, **options):
+        from .session import Session
+
+        return Session.load(path, network=network, **options)
+
 
 BACKEND = ReferenceBackend()

@@ -11,7 +11,7 @@ from __future__ import annotations
 from ...errors import UnsupportedFeature
 from ...externals import bind, external_populations
 from ...ir.validate import validate
-from .engine import NAME, Engine
+from .engine import NAME, Engine  # noqa: F401  (NAME re-exported)
 from .float_model import FloatModel
 
 PRECISIONS = ("float", "fixed")
