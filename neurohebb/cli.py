@@ -127,6 +127,9 @@ def cmd_run(args):
         from . import health as _health
         from .externals import permit
 
+        from .ir.validate import check_resources
+
+        check_resources(net, args.steps, args.file)  # refused before allocating, as run() does
         ckpt = inside(out, f"{stem}_{safe_stem(args.backend)}_{safe_stem(args.precision)}.ckpt.npz")
         with permit((), allow), _health.policy(on_nonfinite):
             res = _health.check_result(_run_with_checkpoints(net, args, ckpt, progress))
