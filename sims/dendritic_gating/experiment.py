@@ -259,9 +259,6 @@ def count_sweep(ctx, net):
 
 
 def _plots(ctx, res, ctrl, rel, rel_c, group, t_ev, i_ev, b_ev, t_sc):
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 3, figsize=(15, 3.8))

@@ -17,8 +17,18 @@ class LavaBackend(Backend):
     def available(self):
         return None
 
-    def unsupported(self, network, precision="float", hardware="loihi2", lowering="emulate", drop_refractory=False,
-                    **options):
+    @staticmethod
+    def _lowering(options):
+        """``semantics`` (the contract's name: ``document`` or ``stock``) chooses the lowering."""
+        sem = options.pop("semantics", None)
+        if sem is not None and "lowering" not in options:
+            options["lowering"] = {"document": "emulate", "stock": "stock"}.get(sem, sem)
+        return options
+
+    def unsupported(self, network, precision="float", hardware="loihi2", **options):
+        options = self._lowering(dict(options))
+        lowering = options.pop("lowering", "emulate")
+        drop_refractory = options.pop("drop_refractory", False)
         problems = self.check_precision(precision)
         if problems:
             return problems
@@ -42,6 +52,7 @@ class LavaBackend(Backend):
 
     def run(self, network, precision="float", seed=None, steps=None, progress=None, threads=None, **options):
         # threads: Lava and Nengo choose their own (processes, numpy's BLAS)
+        options = self._lowering(options)
         return run(network, precision=precision, seed=seed, steps=steps, progress=progress, **options)
 
 

@@ -147,8 +147,8 @@ def float_literal_products(rule):
     """[(target, Product, (m, e))]: each coefficient as the nearest literal
     ``m * 2^e`` Lava's grammar holds (the float engine evaluates the literal,
     not the document's coefficient; the reference's stock semantics uses the
-    same :func:`~neurohebb.backends.reference.stock.lava_literal`)."""
-    from ..reference.stock import lava_literal
+    same :func:`~neurohebb.semantics.stock.lava_literal`)."""
+    from ...semantics.stock import lava_literal
 
     return [(target, p, lava_literal(p.coeff)) for target, p in L.float_products(rule)]
 
@@ -602,12 +602,18 @@ def measure_departures(net, program, deps, seed=None, steps=None, latency=None) 
     the reference fixed mode run with that departure alone against the
     document's semantics (same seed and the same random streams), and the
     whole stock semantics in a final row."""
-    from ..reference import stock as ST
-    from ..reference.fixed import run_program
+    from ... import backends
+    from ...semantics.stock import seeds_for
+
+    reference = backends.get("reference")
+
+    def run_program(program, seed, steps, progress, **options):  # the reference's fixed mode, through the contract
+        return reference.run(program.network, precision="fixed", seed=seed, steps=steps, progress=progress,
+                             program=program, **options)
 
     seed = net.run.seed if seed is None else int(seed)
     steps = net.run.steps if steps is None else int(steps)
-    seeds = ST.seeds_for(program, seed, ())
+    seeds = seeds_for(program, seed, ())
     base = run_program(program, seed=seed, steps=steps, progress=False, seeds=seeds)
     lif = [k for k, p in net.populations.items() if p.type == "lif" and p.prescribed is None]
     plastic = [k for k, pr in net.projections.items() if pr.rule is not None]
@@ -641,7 +647,7 @@ def measure_departures(net, program, deps, seed=None, steps=None, latency=None) 
                  "detail": f"the reference with semantics='stock' against its document semantics, seed {seed}, "
                            f"{steps} steps (the weight-rounding stream is Lava's seed 2 in both)",
                  "effect": txt, "measured": num})
-    other = run_program(program, seed=seed + 1, steps=steps, progress=False, seeds=ST.seeds_for(program, seed + 1))
+    other = run_program(program, seed=seed + 1, steps=steps, progress=False, seeds=seeds_for(program, seed + 1))
     txt, num = effect(other)
     deps.append({"key": "seed", "what": "for scale: the document, another seed", "where": "-",
                  "detail": f"the document's semantics with seed {seed + 1} against seed {seed}: the spread any "

@@ -59,6 +59,7 @@ from .learning import IRRule
 from .lowering import build
 from .neurons import IRLIF
 from .collect import collect, summary
+from ...progress import show_progress
 
 TARGETS = ("sim", "simreal")
 #: used when hardware_configs/loihi1.yaml cannot be read (nengo-loihi 1.1's discretize.py:
@@ -269,7 +270,7 @@ def run_loihi(network, seed=None, steps=None, progress=None, target="sim"):
                 d = d / v_scale[pop]
         return d
 
-    show = sys.stderr.isatty() if progress is None else bool(progress)
+    show = show_progress(progress)
     with sim:
         if show:
             print(f"nengo_loihi ({target}): {h.steps} steps", file=sys.stderr)
@@ -302,7 +303,8 @@ def _v_scale(model, ens):
         info = block.compartment.discretize_info or {}
         parts.append(np.full(block.n_neurons, float(info.get("v_scale", 1.0))))
     out = np.concatenate(parts)
-    assert out.size == ens.n_neurons
+    if out.size != ens.n_neurons:  # pragma: no cover - nengo_loihi splits an ensemble into blocks that cover it
+        raise UnsupportedFeature(f"nengo_loihi: the blocks of an ensemble hold {out.size} neurons, not {ens.n_neurons}")
     return out
 
 

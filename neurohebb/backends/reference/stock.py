@@ -30,6 +30,8 @@ Dense's first-step ``clip_weights`` / ``truncate_weights``.
 """
 from __future__ import annotations
 
+from ...semantics.stock import LAVA_ROUND_SEED, lava_literal, seeds_for  # noqa: F401  (used and re-exported)
+
 import dataclasses
 
 import numpy as np
@@ -41,7 +43,6 @@ PARTS_FIXED = ("timing", "refractory", "latency", "sparse_zero")
 PARTS_FLOAT = ("timing", "refractory", "latency", "literals")
 #: the declared host -> chip latency (steps), as the lava backend's stock lowering
 DEFAULT_LATENCY = 1
-LAVA_ROUND_SEED = 2
 
 
 def parts_of(semantics, stock_parts, precision) -> frozenset:
@@ -111,25 +112,9 @@ def static_weights(Wi, sign_mode, bits=8):
     return W.astype(Wi.dtype)
 
 
-def seeds_for(program, seed, parts=None):
-    """``{projection: (trace seed, 2)}``: Lava's hard-wired rounding seed."""
-    from ...semantics import derived_seeds
-
-    return {k: (derived_seeds(seed, k)[0], LAVA_ROUND_SEED) for k, pp in program.projections.items() if pp.plastic}
-
-
 def sign_bounds(sign):
     inf = float("inf")
     return {"excitatory": (0.0, inf), "inhibitory": (-inf, 0.0)}.get(sign, (-inf, inf))
-
-
-def lava_literal(c: float) -> tuple[int, int]:
-    """The literal ``m * 2^e`` Lava's rule grammar holds nearest to ``c``
-    (mantissa -8..7, exponent -7..8: lava/magma/core/learning/product_series.py);
-    ``(0, 0)`` when ``|c|`` is below the grammar's smallest literal."""
-    from ...compiler.program import mantissa_exponent
-
-    return mantissa_exponent(c, (-8, 7), (-7, 8))
 
 
 def literal_rule(spec, network=None):
