@@ -105,6 +105,7 @@ def ei_network(rule, steps=1200, seed=3):
     b.probe("wE", "in_E", "weights", every=300)
     b.probe("x1", "in_E", "x1", every=50)
     b.probe("y1", "E_R", "y1", every=60)
+    b.probe("u_last", "E", "u", every=steps - 1)  # samples at 0 and at the last step
     b.probe("sR", "R", "spikes", every=1)
     return b.build()
 

@@ -268,7 +268,7 @@ def run(network, precision="float", seed=None, steps=None, progress=None, thread
     nest.Prepare()
     now, nest_time = -1, 0  # last IR step simulated; NEST's time (ms = steps)
     try:
-        for t in sorted(reads) + [steps - 1]:
+        for t in sorted(set(reads) | {steps - 1}):
             if t > now:
                 nest.Run(float(t + 1 + OFFSET - nest_time))
                 now, nest_time = t, t + 1 + OFFSET
