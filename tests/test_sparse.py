@@ -1,0 +1,97 @@
+"""Connectors built from indices (fixed_indegree, fixed_outdegree, from_list),
+the sparse view of every connectivity, and the reference's sparse layout."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from neurohebb.errors import NetworkError
+from neurohebb.ir import from_dict
+from neurohebb.semantics import initial_synapses, initial_weights
+import neurohebb.semantics.instantiate as inst
+
+CONNECTORS = {
+    "all_to_all": {"type": "all_to_all"},
+    "fixed_probability": {"type": "fixed_probability", "p": 0.1, "allow_self": False},
+    "gaussian_arbor": {"type": "gaussian_arbor", "p_max": 0.9, "sigma": 2.0, "pre_shape": [5, 10], "post_shape": [4, 10]},
+    "mask": {"type": "mask", "values": (np.arange(40 * 50).reshape(40, 50) % 7 == 0)},
+    "fixed_indegree": {"type": "fixed_indegree", "k": 7, "allow_self": False},
+    "fixed_outdegree": {"type": "fixed_outdegree", "k": 5},
+    "from_list": {"type": "from_list", "pairs": [[3, 4], [0, 1], [3, 2], [39, 49]]},
+}
+INITS = {
+    "uniform": {"init": "uniform", "low": 0.0, "high": 1.0},
+    "normal": {"init": "normal", "mean": 0.0, "std": 1.0},
+    "arbor": {"init": "gaussian_arbor", "amplitude": 0.4, "sigma": 1.5, "pre_shape": [5, 10], "post_shape": [4, 10],
+              "noise": 0.1},
+}
+
+
+def _net(conn, weights, npre=50, npost=40, rule=None, layout="auto", recurrent=False):
+    pops = {"a": {"type": "poisson", "n": npre, "rates": 10.0},
+            "b": {"type": "lif", "n": npost, "du": 0.2, "dv": 0.1, "vth": 1.0}}
+    pr = {"pre": "b" if recurrent else "a", "post": "b", "weights": weights, "connectivity": conn, "layout": layout}
+    if rule:
+        pr["rule"] = rule
+    return from_dict({"format_version": "1.0", "name": "x", "populations": pops, "projections": {"p": pr},
+                      "run": {"steps": 10, "seed": 3}})
+
+
+@pytest.mark.parametrize("block", [inst._BLOCK, 64])
+@pytest.mark.parametrize("conn", sorted(CONNECTORS))
+def test_sparse_view_equals_dense_view(conn, block, monkeypatch):
+    """initial_synapses gives exactly the nonzero pattern and the entries of
+    initial_weights, also when drawn in blocks of rows (64 numbers: one row)."""
+    monkeypatch.setattr(inst, "_BLOCK", block)
+    for w in INITS.values():
+        net = _net(CONNECTORS[conn], w)
+        W, m = initial_weights(net, "p", 3, np.float64)
+        post, pre, ws = initial_synapses(net, "p", 3, np.float64)
+        M = np.zeros_like(W, bool)
+        M[post, pre] = True
+        assert np.array_equal(M, np.ones_like(M) if m is None else m)
+        assert np.array_equal(W[post, pre], ws)
+        assert np.all(np.diff(post * 50 + pre) > 0)  # sorted (post, pre), no duplicates
+
+
+def test_degrees_are_exact_and_uniform():
+    net = _net({"type": "fixed_indegree", "k": 10, "allow_self": False}, INITS["uniform"], npre=40, npost=40,
+               recurrent=True)
+    post, pre, _ = initial_synapses(net, "p", 5, np.float64)
+    assert np.all(np.bincount(post, minlength=40) == 10) and not np.any(post == pre)
+    net = _net({"type": "fixed_outdegree", "k": 8}, INITS["uniform"], npre=300, npost=40)
+    post, pre, _ = initial_synapses(net, "p", 5, np.float64)
+    assert np.all(np.bincount(pre, minlength=300) == 8)
+    # every post is equally likely: 300*8 synapses over 40 posts, mean 60, binomial sd ~7.6
+    counts = np.bincount(post, minlength=40)
+    assert abs(counts.mean() - 60) < 1e-9 and counts.std() < 15 and counts.min() > 25
+
+
+def test_per_synapse_draws_and_list_weights():
+    net = _net({"type": "fixed_indegree", "k": 3}, INITS["uniform"])
+    _, _, w = initial_synapses(net, "p", 3, np.float64)
+    assert w.size == 120 and 0 <= w.min() and w.max() <= 1
+    net = _net({"type": "from_list", "pairs": [[3, 4], [0, 1], [3, 2]]}, {"init": "list", "values": [0.1, 0.2, 0.3]})
+    post, pre, w = initial_synapses(net, "p", 3, np.float64)
+    assert post.tolist() == [0, 3, 3] and pre.tolist() == [1, 2, 4] and w.tolist() == [0.2, 0.3, 0.1]
+
+
+@pytest.mark.parametrize("conn,weights,field,text", [
+    ({"type": "fixed_indegree", "k": 51}, INITS["uniform"], "projections.p.connectivity.k", "allowed: 0..50"),
+    ({"type": "fixed_outdegree", "k": 40, "allow_self": False}, INITS["uniform"], "projections.p.connectivity.k",
+     "allowed: 0..39"),
+    ({"type": "from_list", "pairs": [[0, 1], [40, 2]]}, INITS["uniform"], "projections.p.connectivity.pairs[1]",
+     "post index 40 out of range"),
+    ({"type": "from_list", "pairs": [[0, 1], [2, -1]]}, INITS["uniform"], "projections.p.connectivity.pairs[1]",
+     "pre index -1 out of range"),
+    ({"type": "from_list", "pairs": [[0, 1], [0, 1]]}, INITS["uniform"], "projections.p.connectivity.pairs",
+     "listed 2 times"),
+    ({"type": "from_list", "pairs": [0, 1, 2]}, INITS["uniform"], "projections.p.connectivity.pairs", "expected"),
+    ({"type": "from_list", "pairs": [[0, 1]]}, {"init": "list", "values": [1, 2]}, "projections.p.weights.values",
+     "2 values for 1 pairs"),
+    ({"type": "all_to_all"}, {"init": "list", "values": [1]}, "projections.p.weights.init", "from_list"),
+])
+def test_connector_errors_name_the_field(conn, weights, field, text):
+    with pytest.raises(NetworkError) as e:
+        _net(conn, weights)
+    assert any(p == field and text in m for p, m in e.value.problems), e.value.problems
