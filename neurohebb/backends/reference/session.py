@@ -302,15 +302,18 @@ class Session:
         pr = self._proj(projection)
         if self.precision == "fixed":
             return pr.pp.weights.dequantize(pr.W)
-        return pr.W.copy()
+        return pr.dense_weights()
 
     def set_weights(self, projection, W):
         """Overwrite the (post, pre) weights; absent synapses (a mask) stay 0;
         fixed point quantizes them as the compiler quantizes initial weights."""
         pr = self._proj(projection)
         W = np.asarray(W, float)
-        if W.shape != pr.W.shape:
-            raise UnsupportedFeature(f"set_weights({projection!r}): shape {W.shape}, the projection is {pr.W.shape} "
+        from ...ir.sizes import size
+
+        shape = (size(self.network, pr.spec.post), size(self.network, pr.spec.pre))
+        if W.shape != shape:
+            raise UnsupportedFeature(f"set_weights({projection!r}): shape {W.shape}, the projection is {shape} "
                                      "(post, pre)")
         if not np.all(np.isfinite(W)):
             raise UnsupportedFeature(f"set_weights({projection!r}): weights must be finite")
@@ -319,7 +322,7 @@ class Session:
             M = pr.syn.M if pr.syn is not None and pr.syn.masked else None
             pr.W[...] = np.where(M, Wi, 0) if M is not None else Wi
         else:
-            pr.W[...] = W if pr.mask is None else np.where(pr.mask, W, 0)
+            pr.assign_weights(W)
 
     @property
     def state(self) -> dict:
