@@ -95,3 +95,62 @@ def test_connector_errors_name_the_field(conn, weights, field, text):
     with pytest.raises(NetworkError) as e:
         _net(conn, weights)
     assert any(p == field and text in m for p, m in e.value.problems), e.value.problems
+
+
+# ------------------------------------------------------------ sparse layout == dense layout
+import copy  # noqa: E402
+
+import neurohebb as nh  # noqa: E402
+from neurohebb.backends.reference import sparse as SP  # noqa: E402
+
+from conformance.cases import CASES, case  # noqa: E402
+
+
+def _with_layout(doc, layout):
+    doc = copy.deepcopy(doc)
+    net = from_dict(doc)
+    for k, pr in doc["projections"].items():
+        pr["layout"] = layout if layout == "dense" or SP.sparse_refusal(net, k) is None else "dense"
+    return from_dict(doc)
+
+
+def _assert_same(a, b, exact, label):
+    tol = 0.0 if exact else 1e-12  # float: rounding of the u kernels' reassociated sums
+    for k in a.spikes:
+        assert np.array_equal(a.spikes[k], b.spikes[k]), f"{label}: spikes of {k}"
+    for k in a.weights:
+        np.testing.assert_allclose(np.asarray(b.weights[k]), np.asarray(a.weights[k]), rtol=0, atol=tol,
+                                   err_msg=f"{label}: weights of {k}")
+    for k in a.probes:
+        np.testing.assert_allclose(b.probes[k].data, a.probes[k].data, rtol=0, atol=tol, err_msg=f"{label}: probe {k}")
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_sparse_equals_dense_on_every_case(name):
+    """Every rule template (the conformance cases use them all) in both layouts."""
+    doc, opts = case(name)
+    a = nh.run(_with_layout(doc, "dense"), progress=False, threads=1, **opts)
+    b = nh.run(_with_layout(doc, "sparse"), progress=False, threads=1, **opts)
+    _assert_same(a, b, False, name)
+    net = _with_layout(doc, "sparse")
+    assert set(b.report.get("sparse", {})) == {k for k in net.projections if SP.sparse_refusal(net, k) is None}
+
+
+RULES = {
+    "stdp_pair": {"template": "stdp_pair", "a_plus": 0.02, "a_minus": 0.021},
+    "oja": {"template": "oja", "eta": 0.01},
+}
+
+
+@pytest.mark.parametrize("rule", sorted(RULES))
+@pytest.mark.parametrize("conn", sorted(CONNECTORS))
+def test_sparse_equals_dense_on_every_connector(conn, rule):
+    """Event-driven (stdp_pair) and every-step (oja) rules on each connector."""
+    out = {}
+    for layout in ("dense", "sparse"):
+        net = _net(CONNECTORS[conn], INITS["uniform"], rule=RULES[rule], layout=layout)
+        net = net.model_copy(update={"run": net.run.model_copy(update={"steps": 150})})
+        out[layout] = nh.run(net, progress=False, threads=1)
+    assert out["dense"].spikes["b"].sum() > 5
+    assert "sparse" in out["sparse"].report and "sparse" not in out["dense"].report
+    _assert_same(out["dense"], out["sparse"], False, f"{conn}/{rule}")
