@@ -154,3 +154,41 @@ def test_sparse_equals_dense_on_every_connector(conn, rule):
     assert out["dense"].spikes["b"].sum() > 5
     assert "sparse" in out["sparse"].report and "sparse" not in out["dense"].report
     _assert_same(out["dense"], out["sparse"], False, f"{conn}/{rule}")
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_sparse_equals_dense_in_fixed_point_bit_for_bit(name):
+    """The fixed-point model: both layouts give identical integers (weights,
+    spikes, probes, saturation counters) on every case that compiles."""
+    from neurohebb.errors import NeurohebbError
+
+    doc, opts = case(name)
+    if "externals" in opts:
+        pytest.skip("external populations run in float only")
+    try:
+        a = nh.run(_with_layout(doc, "dense"), precision="fixed", progress=False, threads=1, **opts)
+    except NeurohebbError as exc:
+        with pytest.raises(type(exc)):
+            nh.run(_with_layout(doc, "sparse"), precision="fixed", progress=False, threads=1, **opts)
+        return
+    net = _with_layout(doc, "sparse")
+    b = nh.run(net, precision="fixed", progress=False, threads=1, **opts)
+    assert set(b.report.get("sparse", {})) == {k for k in net.projections if SP.sparse_refusal(net, k) is None}
+    _assert_same(a, b, True, name)
+    assert a.report["saturation"] == b.report["saturation"]
+    for k, W in a.report["integer_weights"].items():
+        assert np.array_equal(W, b.report["integer_weights"][k])
+
+
+@pytest.mark.parametrize("rule", sorted(RULES))
+@pytest.mark.parametrize("conn", sorted(CONNECTORS))
+def test_sparse_equals_dense_in_fixed_point_on_every_connector(conn, rule):
+    out = {}
+    r = dict(RULES[rule], eta=0.02) if rule == "oja" else RULES[rule]  # 0.01 is below oja's LSB here
+    for layout in ("dense", "sparse"):
+        net = _net(CONNECTORS[conn], INITS["uniform"], rule=r, layout=layout)
+        net = net.model_copy(update={"run": net.run.model_copy(update={"steps": 150})})
+        out[layout] = nh.run(net, precision="fixed", progress=False, threads=1)
+    assert "sparse" in out["sparse"].report
+    _assert_same(out["dense"], out["sparse"], True, f"{conn}/{rule}")
+    assert out["dense"].report["saturation"] == out["sparse"].report["saturation"]

@@ -301,7 +301,8 @@ class Session:
         """Current (post, pre) weights (in the document's units)."""
         pr = self._proj(projection)
         if self.precision == "fixed":
-            return pr.pp.weights.dequantize(pr.W)
+            W = pr.pp.weights.dequantize(pr.W)
+            return W if pr.sp is None else pr.sp.dense(W)
         return pr.dense_weights()
 
     def set_weights(self, projection, W):
@@ -319,6 +320,9 @@ class Session:
             raise UnsupportedFeature(f"set_weights({projection!r}): weights must be finite")
         if self.precision == "fixed":
             Wi = pr.pp.weights.quantize(W)
+            if pr.sp is not None:
+                pr.W[...] = pr.sp.from_dense(Wi)
+                return
             M = pr.syn.M if pr.syn is not None and pr.syn.masked else None
             pr.W[...] = np.where(M, Wi, 0) if M is not None else Wi
         else:
