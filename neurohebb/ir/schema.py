@@ -370,7 +370,7 @@ class Projection(Model):
     matrix, ``sparse`` one entry per existing synapse (memory proportional to
     the synapse count; event-driven rules touch only the synapses of neurons
     that spiked), ``auto`` sparse when the connectivity's density is below
-    ``neurohebb.backends.reference.sparse.AUTO_DENSITY``.
+    ``neurohebb.ir.layout.AUTO_DENSITY``.
     """
 
     pre: str
