@@ -192,3 +192,67 @@ def test_sparse_equals_dense_in_fixed_point_on_every_connector(conn, rule):
     assert "sparse" in out["sparse"].report
     _assert_same(out["dense"], out["sparse"], True, f"{conn}/{rule}")
     assert out["dense"].report["saturation"] == out["sparse"].report["saturation"]
+
+
+# ------------------------------------------------------------ memory: refused before allocating
+def _big(layout, k=100, n=200_000):
+    doc = {"format_version": "1.0", "name": "big",
+           "populations": {"a": {"type": "lif", "n": n, "du": 0.2, "dv": 0.1, "vth": 1.0}},
+           "projections": {"p": {"pre": "a", "post": "a", "weights": {"init": "constant", "value": 0.1},
+                                 "connectivity": {"type": "fixed_indegree", "k": k}, "layout": layout}},
+           "run": {"steps": 10, "seed": 1}}
+    return doc
+
+
+def test_memory_estimate_follows_the_layout():
+    from neurohebb.ir import limits
+
+    with pytest.raises(NetworkError) as e:  # 2e5 x 2e5 dense: ~1.5 TB
+        from_dict(_big("dense"))
+    (path, msg), = e.value.problems
+    assert path == "projections.p" and "available" in msg and "layout: sparse" in msg and "(dense)" in msg
+    net = from_dict(_big("auto"))  # 2e7 synapses, sparse: a few hundred MB
+    (path, b, what), = [it for it in limits.estimate(net) if it[0] == "projections.p"]
+    assert "sparse, about 20000000 synapses" in what and 20_000_000 * 16 < b < 20_000_000 * 100
+    with pytest.raises(NetworkError, match=r"projections.p: a run of 10 steps would allocate about .* GB .*"
+                                           r"this machine has 0.1 GB available"):
+        limits.check(net, available=2**30 // 10)
+
+
+def test_dense_backends_refuse_matrices_that_do_not_fit():
+    from neurohebb.backends.base import Backend
+
+    class Dense(Backend):
+        name = "densebackend"
+
+    net = from_dict(_big("auto"))
+    (path, msg), = Dense().dense_matrix_problems(net)
+    assert path == "projections.p" and "densebackend backend" in msg and "200000 x 200000" in msg
+    assert Dense().dense_matrix_problems(_net(CONNECTORS["fixed_indegree"], INITS["uniform"])) == []
+
+
+def test_result_of_a_big_sparse_projection_is_a_csr_matrix(monkeypatch):
+    """Above DENSE_RESULT_ENTRIES a result holds scipy.sparse matrices and a
+    weights probe records one value per synapse (not post x pre)."""
+    import scipy.sparse as sps
+
+    from neurohebb.backends.reference import sparse as SPR
+
+    monkeypatch.setattr(SPR, "DENSE_RESULT_ENTRIES", 100)
+    monkeypatch.setattr("neurohebb.backends.reference.float_model.SP.DENSE_RESULT_ENTRIES", 100)
+    doc = {"format_version": "1.0", "name": "x",
+           "populations": {"a": {"type": "poisson", "n": 50, "rates": 30.0},
+                           "b": {"type": "lif", "n": 40, "du": 0.2, "dv": 0.1, "vth": 1.0}},
+           "projections": {"p": {"pre": "a", "post": "b", "weights": {"init": "uniform", "low": 0, "high": 0.5},
+                                 "connectivity": {"type": "fixed_indegree", "k": 5}, "bounds": [0, 1], "layout": "sparse",
+                                 "rule": RULES["stdp_pair"]}},
+           "probes": {"w": {"target": "p", "var": "weights", "every": 10}}, "run": {"steps": 100, "seed": 1}}
+    big = nh.run(from_dict(doc), progress=False)
+    W = big.weights["p"]
+    assert sps.issparse(W) and W.shape == (40, 50) and W.nnz == 200
+    assert big.probes["w"].data.shape == (10, 200)
+    monkeypatch.undo()
+    small = nh.run(from_dict(doc), progress=False)
+    np.testing.assert_allclose(W.toarray(), small.weights["p"], rtol=0, atol=1e-12)
+    rows, cols = np.repeat(np.arange(40), np.diff(W.indptr)), W.indices  # the synapses, in (post, pre) order
+    np.testing.assert_allclose(big.probes["w"].data, small.probes["w"].data[:, rows, cols], rtol=0, atol=1e-12)

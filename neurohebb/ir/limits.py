@@ -42,7 +42,7 @@ SPARSE_INDEX_BYTES = 12
 SPARSE_BUILD_BYTES = 32
 #: a result holds a sparse projection's weights as a (post, pre) array up to
 #: this many entries (the reference's ``DENSE_RESULT_ENTRIES``)
-DENSE_RESULT_ENTRIES = 1 << 24
+DENSE_RESULT_ENTRIES = 1 << 22
 
 
 def machine_memory() -> tuple[int, int]:
