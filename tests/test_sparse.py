@@ -256,3 +256,17 @@ def test_result_of_a_big_sparse_projection_is_a_csr_matrix(monkeypatch):
     np.testing.assert_allclose(W.toarray(), small.weights["p"], rtol=0, atol=1e-12)
     rows, cols = np.repeat(np.arange(40), np.diff(W.indptr)), W.indices  # the synapses, in (post, pre) order
     np.testing.assert_allclose(big.probes["w"].data, small.probes["w"].data[:, rows, cols], rtol=0, atol=1e-12)
+
+
+def test_forced_sparse_layout_of_a_non_local_rule_is_refused():
+    from neurohebb.errors import UnsupportedFeature
+
+    doc, _ = case("rate_network")
+    for name, why in (("b", "partner variables"), ("w2", "partner of 'b'")):
+        d = copy.deepcopy(doc)
+        d["projections"][name]["layout"] = "sparse"
+        with pytest.raises(UnsupportedFeature, match=rf"projections.{name}.layout: sparse is not supported.*{why}"):
+            nh.run(from_dict(d), progress=False)
+    d = copy.deepcopy(doc)
+    d["projections"]["w"]["layout"] = "sparse"  # a local rule in the same network: fine
+    assert "w" in nh.run(from_dict(d), progress=False).report["sparse"]
