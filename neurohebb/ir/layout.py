@@ -16,7 +16,7 @@ from .sizes import size
 
 #: density below which ``layout: auto`` stores a projection sparsely (measured:
 #: benchmarks/bench_sparse.py, docs/performance.md)
-AUTO_DENSITY = 0.1
+AUTO_DENSITY = 0.3
 
 
 def density(net, name) -> float | None:
