@@ -214,6 +214,7 @@ def cmd_compare(args):
 
     runs = [r.strip() for r in args.runs.split(",") if r.strip()]
     res = compare(args.file, runs=runs, seeds=args.seeds, steps=args.steps, hardware=args.hardware,
+                  drift=None if not args.no_drift else False,
                   progress=None if not args.quiet else False)
     print(res.table())
     out = Path(args.out)
@@ -318,7 +319,8 @@ def cmd_demo(args):
         try:
             keys = ex.get("compare_metrics", [])
             metric = {k: (lambda r, _k=k, _net=net, _f=ex["metrics"]: _f(r, _net)[_k]) for k in keys}
-            cmp = compare(net, runs=["reference:float", "reference:fixed"], seeds=args.seeds, metric=metric or None)
+            cmp = compare(net, runs=["reference:float", "reference:fixed"], seeds=args.seeds, metric=metric or None,
+                          drift=True)
         except NeurohebbError as exc:
             print(f"{name}: not run in fixed point: {exc}\n")
             continue
@@ -398,6 +400,9 @@ def build_parser():
     cm.add_argument("--hardware", default="loihi2")
     cm.add_argument("--out", default="out")
     cm.add_argument("--quiet", action="store_true")
+    cm.add_argument("--no-drift", action="store_true",
+                    help="skip the drift split by cause (one more float run per seed when the runs are "
+                         "reference:float and reference:fixed)")
     cm.set_defaults(func=cmd_compare)
     sm = sub.add_parser("sims", help="the seed experiments in sims/: list, run")
     smsub = sm.add_subparsers(dest="sims_cmd", required=True)

@@ -1,7 +1,7 @@
 """``compare``: run one document on several (backend, precision) pairs and
 over several seeds, and measure how far the runs are from the first one.
 
->>> res = neurohebb.compare("song.yaml", runs=["reference:float", "reference:fixed"], seeds=20)
+>>> res = neurohebb.compare("song.yaml", runs=["reference:float", "reference:fixed"], seeds=20, drift=True)
 >>> print(res.table())
 >>> fig = res.plot()                 # a matplotlib Figure; res.plot("compare.png") also writes it
 >>> res.drift()                      # the float-vs-fixed drift split by cause
@@ -23,8 +23,9 @@ mean and sd over seeds:
   shifts dropped, in LSB: a systematic, negative drift), ``weight_clips``
   and ``trace_saturations`` (counts).
 
-* the drift of ``reference:fixed`` from ``reference:float`` split by cause
-  (:meth:`ComparisonResult.drift`, printed by :meth:`ComparisonResult.table`):
+* with ``drift=True`` (the CLI's default), the drift of ``reference:fixed``
+  from ``reference:float`` split by cause (:meth:`ComparisonResult.drift`,
+  printed by :meth:`ComparisonResult.table`):
   coefficient rounding (a float run of the compiler's effective network, whose
   rules carry the hardware's rounded coefficients) and the rest of the
   fixed-point arithmetic, with the engine's truncation and the saturation
@@ -238,7 +239,7 @@ def _f(x) -> str:
 
 
 def compare(network, runs=RUN_SPECS, seeds=5, steps=None, hardware="loihi2", metric=None, progress=False,
-            history_every=None, compile_options=None, drift=None) -> ComparisonResult:
+            history_every=None, compile_options=None, drift=False) -> ComparisonResult:
     """Run ``network`` (a Network or a path) for every ``backend:precision`` in
     ``runs`` and every seed (``seeds``: a count, starting at the document's
     seed, or a list) and compare each run with the first.  Fixed-point runs
@@ -246,10 +247,11 @@ def compare(network, runs=RUN_SPECS, seeds=5, steps=None, hardware="loihi2", met
     Result (or a dict name -> function) evaluated on every run.  Adds a
     weights probe (every ``history_every`` steps, default steps/50) to every
     plastic projection (its own, so a document's coarser probe does not
-    flatten the plot).  ``drift`` (default: when the runs include
-    ``reference:float`` and ``reference:fixed``): also run the compiler's
-    effective float network per seed and split the fixed run's drift by cause
-    (:meth:`ComparisonResult.drift`)."""
+    flatten the plot).  ``drift=True`` (the CLI's default; needs
+    ``reference:float`` first and ``reference:fixed``): also run the
+    compiler's effective float network per seed (one more float run each) and
+    split the fixed run's drift by cause (:meth:`ComparisonResult.drift`);
+    ``None``: whenever those two runs are there."""
     from . import backends
     from .api import load
     from .ir import Network
