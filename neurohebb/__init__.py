@@ -3,7 +3,7 @@ reference simulator, Nengo and Lava/Loihi; compare the results."""
 from . import backends, ir, rules
 from .api import load, run
 from .compare import ComparisonResult, compare
-from .compiler import compile_network as compile  # noqa: A001 (neurohebb.compile, as in the design)
+from .compiler import compile_network as compile  # noqa: A001 (the public name is neurohebb.compile)
 from .builder import Builder
 from .errors import (BackendUnavailable, CapacityExceeded, CompileError, HardwareConfigError, NetworkError,
                      NeurohebbError, NotExpressible, UnitsWarning, UnsupportedFeature)

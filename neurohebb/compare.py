@@ -20,8 +20,10 @@ mean and sd over seeds:
   :class:`~neurohebb.result.Result`, or a dict of them), per run;
 * for fixed-point runs, what the engine reports per projection:
   ``truncation_lsb`` (mean per synapse of what the engine's product right
-  shifts dropped, in LSB: a systematic, negative drift), ``weight_clips``
-  and ``trace_saturations`` (counts).
+  shifts dropped, in LSB: a systematic, negative drift), ``weight_clips``,
+  ``accumulator_saturations``, ``tag_clips``, ``initial_weights_clipped``
+  and ``trace_saturations`` (counts), and per population ``u_wraps`` and
+  ``v_saturations``.
 
 * with ``drift=True`` (the CLI's default), the drift of ``reference:fixed``
   from ``reference:float`` split by cause (:meth:`ComparisonResult.drift`,
@@ -38,21 +40,53 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
 from .errors import NeurohebbError, UnsupportedFeature
+from .parallel import map_tasks
 from .text import table
 
 RUN_SPECS = ("reference:float", "reference:fixed")
+#: the fixed-point model's per-projection counters (``report["saturation"]``) compare shows
+SATURATION_COUNTERS = ("weight_clips", "accumulator_saturations", "tag_clips", "initial_weights_clipped")
 
 
 def _parse(spec: str) -> tuple[str, str]:
     if ":" not in spec:
         return spec, "float"
     b, p = spec.split(":", 1)
-    return b, p
+    return b, p.split(":", 1)[0]
+
+
+SEMANTICS = ("document", "stock")
+
+
+def _semantics(spec: str, lowering) -> str | None:
+    """The third field of ``backend:precision:semantics`` (``document`` or
+    ``stock``), else ``stock`` for lava runs and reference fixed runs when
+    ``lowering="stock"`` (the chip and its prediction), else None."""
+    parts = spec.split(":")
+    if len(parts) > 2:
+        if parts[2] not in SEMANTICS:
+            raise NeurohebbError(f"compare: run {spec!r}: semantics {parts[2]!r} unknown; known: {', '.join(SEMANTICS)}")
+        return parts[2]
+    if lowering == "stock" and (parts[0] == "lava" or (parts[0] == "reference" and len(parts) > 1 and
+                                                       parts[1] == "fixed")):
+        return "stock"
+    return None
+
+
+def _run_options(spec: str, lowering, drop_refractory) -> dict:
+    """Backend options of one run: ``semantics`` (a contract option: the
+    reference computes the stock semantics, lava lowers to stock processes)."""
+    sem = _semantics(spec, lowering)
+    if sem is None:
+        return {}
+    opts = {"semantics": sem}
+    if sem == "stock" and drop_refractory:
+        opts["drop_refractory"] = True
+    return opts
 
 
 def _corr(a, b) -> float:
@@ -239,19 +273,27 @@ def _f(x) -> str:
 
 
 def compare(network, runs=RUN_SPECS, seeds=5, steps=None, hardware="loihi2", metric=None, progress=False,
-            history_every=None, compile_options=None, drift=False) -> ComparisonResult:
+            history_every=None, compile_options=None, drift=False, lowering=None,
+            drop_refractory=False, cluster=None, workers=None) -> ComparisonResult:
     """Run ``network`` (a Network or a path) for every ``backend:precision`` in
     ``runs`` and every seed (``seeds``: a count, starting at the document's
     seed, or a list) and compare each run with the first.  Fixed-point runs
     use ``hardware`` (and ``compile_options``); ``metric``: a function of a
-    Result (or a dict name -> function) evaluated on every run.  Adds a
+    Result (or a dict name -> function) evaluated on every run.
+    ``lowering="stock"``: lava runs use Lava's stock processes and reference
+    fixed runs the stock semantics (what those compute); a run spec
+    ``backend:precision:stock`` (or ``:document``) says so per run, and
+    ``drop_refractory`` goes to the stock lava runs.  Adds a
     weights probe (every ``history_every`` steps, default steps/50) to every
     plastic projection (its own, so a document's coarser probe does not
     flatten the plot).  ``drift=True`` (the CLI's default; needs
     ``reference:float`` first and ``reference:fixed``): also run the
     compiler's effective float network per seed (one more float run each) and
     split the fixed run's drift by cause (:meth:`ComparisonResult.drift`);
-    ``None``: whenever those two runs are there."""
+    ``None``: whenever those two runs are there.  ``workers`` (a local Dask
+    cluster of that many processes) or ``cluster`` (a Dask scheduler's
+    address) run the seeds in parallel, one task per seed, with a progress
+    bar; the result is the same as the serial run's."""
     from . import backends
     from .api import load
     from .ir import Network
@@ -279,7 +321,8 @@ def compare(network, runs=RUN_SPECS, seeds=5, steps=None, hardware="loihi2", met
     for spec in runs:
         b, p = _parse(spec)
         be = backends.get(b)  # fail early when unavailable
-        bad = be.unsupported(net, p, **(fixed_opts if p == "fixed" else {}))
+        bad = be.unsupported(net, p, **(fixed_opts if p == "fixed" else {}), **_run_options(spec, lowering,
+                                                                                            drop_refractory))
         if bad:
             raise UnsupportedFeature(f"compare: {spec} cannot run {network.name or 'this network'}:\n  " +
                                      "\n  ".join(f"{q}: {m}" if q else m for q, m in bad))
@@ -305,59 +348,99 @@ def compare(network, runs=RUN_SPECS, seeds=5, steps=None, hardware="loihi2", met
         except NeurohebbError as exc:
             res.drift_notes["coefficient rounding"] = f"not separated: {exc}"
     hist: dict = {r: {} for r in runs}
-    for si, seed in enumerate(seed_list):
-        results = {}
-        for spec in runs:
-            b, p = _parse(spec)
-            r = backends.get(b).run(net, precision=p, seed=seed, steps=steps, progress=progress,
-                                    **(fixed_opts if p == "fixed" else {}))
-            results[spec] = r
-            res.wall_times.setdefault(spec, []).append(r.wall_time)
-            for k in plastic:
-                t, H = r.weight_history(k, probe=f"_compare_w_{k}")
-                hist[spec].setdefault(k, [t, []])[1].append(H.reshape(H.shape[0], -1).mean(1))
-            for name, fn in metrics.items():
-                res.add("metric", name, "value", spec, si, fn(r))
-            for k, sat in (r.report.get("saturation") or {}).items():
-                res.add("projection", k, "truncation_lsb", spec, si, sat.get("truncation_lsb_per_synapse", 0.0))
-                res.add("projection", k, "weight_clips", spec, si, sat.get("weight_clips", 0))
-                ts = sat.get("trace_saturations", {})
-                res.add("projection", k, "trace_saturations", spec, si, sum(ts.values()))
-                for tname, n in ts.items():
-                    if n:
-                        res.add("projection", k, f"trace_saturations:{tname}", spec, si, n)
-        ref = results[runs[0]]
-        for spec in runs:
-            r = results[spec]
-            for pop, s in r.spikes.items():
-                pt = network.populations[pop]
-                if pt.type not in ("lif",) or getattr(pt, "prescribed", None) is not None:
-                    continue
-                res.add("population", pop, "rate_hz", spec, si, r.rates(pop).mean())
-                if spec != runs[0]:
-                    res.add("population", pop, "spike_count_corr", spec, si,
-                            _corr(ref.spikes[pop].sum(0), s.sum(0)))
-            for k, W in r.weights.items():
-                Wr = ref.weights[k]
-                sel = np.ones(W.shape, bool)
-                if network.projections[k].connectivity.type != "all_to_all":
-                    sel = (ref.initial_weights[k] != 0) | (r.initial_weights[k] != 0) | (Wr != 0) | (W != 0)
-                a, bb = Wr[sel], W[sel]
-                res.add("projection", k, "w_mean", spec, si, bb.mean() if bb.size else math.nan)
-                if spec == runs[0]:
-                    continue
-                unit = lsb.get(k, 1.0)
-                res.add("projection", k, "weight_rmse_lsb" if k in lsb else "weight_rmse", spec, si,
-                        float(np.sqrt(np.mean((a - bb) ** 2))) / unit if a.size else math.nan)
-                res.add("projection", k, "weight_corr", spec, si, _corr(a, bb))
-                res.add("projection", k, "weight_w1_lsb" if k in lsb else "weight_w1", spec, si,
-                        wasserstein1(a, bb) / unit if a.size else math.nan)
-        if drift:
-            _drift(res, si, seed, steps, network, net, effective, results["reference:float"], results[fixed_spec],
-                   lsb, progress)
+    on_dask = bool(cluster) or workers is not None
+    run_opts = {spec: {**(fixed_opts if _parse(spec)[1] == "fixed" else {}),
+                       **_run_options(spec, lowering, drop_refractory)} for spec in runs}
+    tasks = [(network, net, runs, seed, steps, False if on_dask else progress, run_opts, metrics, lsb, plastic,
+              effective if drift else None, bool(drift), fixed_spec) for seed in seed_list]
+    outs = map_tasks(_seed_runs, tasks, cluster=cluster, workers=workers, progress=on_dask and progress is not False,
+                     desc=f"compare {network.name or ''}".strip())
+    for si, out in enumerate(outs):  # in seed order, as a serial run adds them
+        for spec, wall in out["wall"].items():
+            res.wall_times.setdefault(spec, []).append(wall)
+        for spec, d in out["hist"].items():
+            for k, (t, m) in d.items():
+                hist[spec].setdefault(k, [t, []])[1].append(m)
+        for kind, target, metric_name, spec, value in out["rows"]:
+            res.add(kind, target, metric_name, spec, si, value)
     for spec, d in hist.items():
         res.histories[spec] = {k: (np.asarray(t), np.asarray(v)) for k, (t, v) in d.items()}
     return res
+
+
+class _Rows:
+    """Collects ``add(kind, target, metric, run, seed index, value)`` rows of one seed (a Dask task)."""
+
+    def __init__(self):
+        self.rows = []
+
+    def add(self, kind, target, metric, spec, si, value):
+        self.rows.append((kind, target, metric, spec, float(value)))
+
+
+def _seed_runs(network, net, runs, seed, steps, progress, run_opts, metrics, lsb, plastic, effective, drift,
+               fixed_spec) -> dict:
+    """Every run of one seed and its metrics: ``rows`` (kind, target, metric,
+    run, value), weight histories and wall times (one Dask task)."""
+    from . import backends
+
+    res = _Rows()
+    out = {"hist": {}, "wall": {}}
+    si = 0
+    results = {}
+    for spec in runs:
+        b, p = _parse(spec)
+        r = backends.get(b).run(net, precision=p, seed=seed, steps=steps, progress=progress, **run_opts[spec])
+        results[spec] = r
+        out["wall"][spec] = r.wall_time
+        for k in plastic:
+            t, H = r.weight_history(k, probe=f"_compare_w_{k}")
+            out["hist"].setdefault(spec, {})[k] = (t, H.reshape(H.shape[0], -1).mean(1))
+        for name, fn in metrics.items():
+            res.add("metric", name, "value", spec, si, fn(r))
+        for k, sat in (r.report.get("saturation") or {}).items():
+            res.add("projection", k, "truncation_lsb", spec, si, sat.get("truncation_lsb_per_synapse", 0.0))
+            for counter in SATURATION_COUNTERS:
+                if counter in sat:
+                    res.add("projection", k, counter, spec, si, sat[counter])
+            ts = sat.get("trace_saturations", {})
+            res.add("projection", k, "trace_saturations", spec, si, sum(ts.values()))
+            for tname, n in ts.items():
+                if n:
+                    res.add("projection", k, f"trace_saturations:{tname}", spec, si, n)
+        for pop, cnt in (r.report.get("neurons") or {}).items():
+            for counter, value in cnt.items():
+                res.add("population", pop, counter, spec, si, value)
+    ref = results[runs[0]]
+    for spec in runs:
+        r = results[spec]
+        for pop, s in r.spikes.items():
+            pt = network.populations[pop]
+            if pt.type not in ("lif",) or getattr(pt, "prescribed", None) is not None:
+                continue
+            res.add("population", pop, "rate_hz", spec, si, r.rates(pop).mean())
+            if spec != runs[0]:
+                res.add("population", pop, "spike_count_corr", spec, si, _corr(ref.spikes[pop].sum(0), s.sum(0)))
+        for k, W in r.weights.items():
+            Wr = ref.weights[k]
+            sel = np.ones(W.shape, bool)
+            if network.projections[k].connectivity.type != "all_to_all":
+                sel = (ref.initial_weights[k] != 0) | (r.initial_weights[k] != 0) | (Wr != 0) | (W != 0)
+            a, bb = Wr[sel], W[sel]
+            res.add("projection", k, "w_mean", spec, si, bb.mean() if bb.size else math.nan)
+            if spec == runs[0]:
+                continue
+            unit = lsb.get(k, 1.0)
+            res.add("projection", k, "weight_rmse_lsb" if k in lsb else "weight_rmse", spec, si,
+                    float(np.sqrt(np.mean((a - bb) ** 2))) / unit if a.size else math.nan)
+            res.add("projection", k, "weight_corr", spec, si, _corr(a, bb))
+            res.add("projection", k, "weight_w1_lsb" if k in lsb else "weight_w1", spec, si,
+                    wasserstein1(a, bb) / unit if a.size else math.nan)
+    if drift:
+        _drift(res, si, seed, steps, network, net, effective, results["reference:float"], results[fixed_spec],
+               lsb, progress)
+    out["rows"] = res.rows
+    return out
 
 
 def _drift(res, si, seed, steps, network, net, effective, fl, fx, lsb, progress):

@@ -44,7 +44,7 @@ from pathlib import Path
 from .errors import NeurohebbError, known
 from .text import table
 
-#: the issue's order; folders not listed here come after, alphabetically
+#: the listing order; folders not listed here come after, alphabetically
 ORDER = ("song_stdp", "oja_pca", "linsker", "nonlinear_hebbian", "assemblies", "reversal", "iso",
          "credit_assignment", "dendritic_gating")
 ENV = "NEUROHEBB_SIMS"
@@ -94,7 +94,7 @@ def load_experiment(name: str):
 
 
 def list_sims() -> list[tuple[str, str]]:
-    """``[(name, one-line description)]`` of every experiment, in the issue's order."""
+    """``[(name, one-line description)]`` of every experiment, in listing order (``ORDER``)."""
     return [(n, load_experiment(n).DESCRIPTION) for n in _names()]
 
 
@@ -282,3 +282,50 @@ def format_result(result: dict) -> str:
         lines.append("plots: " + ", ".join(result["plots"]))
     lines.append(f"wall time: {result['wall_time']:.1f} s")
     return "\n".join(lines)
+
+
+def _one_seed(name, seed, kw):
+    out = kw.get("out")
+    kw = dict(kw, out=None if out is None else Path(out) / f"seed{seed}")
+    return run_sim(name, seed=seed, **kw)
+
+
+def run_sim_seeds(name, seeds, cluster=None, workers=None, progress=False, **kw) -> dict:
+    """:func:`run_sim` once per seed in ``seeds`` (plots of seed ``s`` in
+    ``<out>/seed<s>/``), on Dask when ``workers`` (local processes) or
+    ``cluster`` (a scheduler address) is given, else one after the other; the
+    results are the same either way.  Returns ``{"name", "seeds", "runs": [one
+    run_sim result per seed], "summary": [{"key", "label", "mean", "sd", "n",
+    "met"}], "wall_time"}``."""
+    from .parallel import map_tasks
+
+    seeds = [int(s) for s in seeds]
+    if not seeds:
+        raise SimError("seeds: give at least one seed")
+    load_experiment(name)  # unknown names fail here, not on a worker
+    t0 = time.perf_counter()
+    runs = map_tasks(_one_seed, [(name, s, kw) for s in seeds], cluster=cluster, workers=workers,
+                     progress=progress, desc=f"sims {name}")
+    summary = []
+    for row in runs[0]["rows"]:
+        vals = [next((r["value"] for r in res["rows"] if r["key"] == row["key"]), math.nan) for res in runs]
+        oks = [next((r["ok"] for r in res["rows"] if r["key"] == row["key"]), None) for res in runs]
+        n = len(vals)
+        mean = sum(vals) / n
+        sd = math.sqrt(sum((v - mean) ** 2 for v in vals) / (n - 1)) if n > 1 else math.nan
+        met = None if all(o is None for o in oks) else sum(bool(o) for o in oks)
+        summary.append({"key": row["key"], "label": row["label"], "mean": mean, "sd": sd, "n": n, "met": met,
+                        "target": row["target"], "published": row["published"]})
+    return {"name": name, "seeds": seeds, "runs": runs, "summary": summary, "wall_time": time.perf_counter() - t0}
+
+
+def format_seeds(result: dict) -> str:
+    """The text ``neurohebb sims run NAME --seeds ...`` prints: mean and sd over seeds."""
+    first = result["runs"][0]
+    head = (f"{result['name']} on {first['backend']}:{first['precision']}{' (short)' if first.get('short') else ''}"
+            f" over {len(result['seeds'])} seeds ({', '.join(map(str, result['seeds']))}): {first['description']}")
+    rows = [[r["label"], _fmt(r["mean"]), "-" if math.isnan(r["sd"]) else _fmt(r["sd"]), r["published"] or "-",
+             r["target"] or "-", "" if r["met"] is None else f"{r['met']}/{r['n']}"] for r in result["summary"]]
+    return "\n".join([head, "", table(rows, ["metric", "mean", "sd", "published", "target", "met"]), "",
+                      f"wall time: {result['wall_time']:.1f} s"])
+

@@ -144,10 +144,10 @@ def test_backends_do_not_import_each_other():
 
 
 def test_only_registry_and_cli_name_backends():
-    """Outside neurohebb/backends/, nothing imports a backend's modules."""
+    """Outside neurohebb/backends/, nothing but the command line imports a backend's modules."""
     bad = []
     for m in MODULES:
-        if m.startswith("neurohebb.backends"):
+        if m.startswith("neurohebb.backends") or m == "neurohebb.cli":
             continue
         for target, _name, line in imports_of(m):
             parts = target.split(".")

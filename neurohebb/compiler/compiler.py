@@ -1,5 +1,5 @@
 """``compile(network, hardware)``: validate, expand rules, quantize,
-check capacity, and return the program with its report (design.md section 3).
+check capacity, and return the program with its report (docs/hardware.md).
 
 The choices (all reported, all in docs/hardware.md):
 
@@ -83,7 +83,13 @@ def compile_network(network, hardware="loihi2", seed=None, steps=None, **options
         report.note("", f"{hw.name}: {dt} arithmetic (relative rounding {np.finfo(dt).eps:.2g} per operation)")
         prog = FloatProgram(network, hw, dt, opts, report)
         return prog, report
-    return _Compiler(network, hw, seed, steps, opts, report).run()
+    try:
+        return _Compiler(network, hw, seed, steps, opts, report).run()
+    except (ArithmeticError, ValueError) as exc:
+        # a finite parameter whose scale the target's integers cannot hold (1e-320, 1e308, ...)
+        raise NotExpressible([("", f"a parameter lies outside the range {hw.name}'s fixed-point arithmetic can "
+                                   f"represent ({type(exc).__name__}: {exc}); bring weights, bounds, thresholds "
+                                   "and rule coefficients to moderate magnitudes")], hw.name) from None
 
 
 class _Compiler:
@@ -419,6 +425,7 @@ class _Compiler:
             rule = approximate_functions(rule, tmax, self.opts["approximation_degree"], self.report, path)
             self.rules[k] = rule
         candidates = {}
+        n_problems = len(self.problems)
         for t, spec in rule.traces.items():
             tpath = f"{path}.traces.{t}"
             if spec.impulse < 0:
@@ -436,6 +443,8 @@ class _Compiler:
             scale = (ii + fr / 2**tc.fraction_bits) / spec.impulse if spec.impulse > 0 else 1.0
             pp.traces[t] = TraceMap(t, spec.impulse, spec.tau, ii, fr, tc.fraction_bits, scale, tc.max)
             candidates[t] = list(range(max(1, d // 4), min(tc.max, 2 * d) + 1))
+        if len(self.problems) > n_problems:  # a trace the engine cannot hold: the rule cannot be lowered
+            return
         ctx = {"traces": pp.traces, "w": pp.weights, "tag": None, "r": None, "report": rep,
                "max_error": self.opts["max_coefficient_error"], "compensate": self.opts["compensate_product_shift"],
                "label": hw.title}

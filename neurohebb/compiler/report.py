@@ -67,6 +67,8 @@ class CompileReport:
     notes: list = field(default_factory=list)  # (path, text)
     compensate: bool = True
     forecast: list = field(default_factory=list)  # trace saturation forecast rows (dicts), see forecast_trace_saturation
+    lava_processes: list = field(default_factory=list)  # (name, module.Class, shape, rule) of a Lava lowering
+    departures: list = field(default_factory=list)  # dicts: what, where, detail, effect (stock lowering)
 
     # ---------------------------------------------------------------- helpers
     def add(self, path, original, hardware, value, note=""):
@@ -181,6 +183,17 @@ class CompileReport:
                      f"{f['saturated']:.2%}", f["advice"]] for f in self.forecast]
             out.append(_indent(_table(rows, ["trace", "population", "mean rate (Hz)", "impulse", "mean", "peak",
                                              "saturates at", "neuron-steps saturated", "advice"])))
+        if self.lava_processes:
+            out.append("\nLava processes")
+            rows = [[n, c, "x".join(str(k) for k in sh), r] for n, c, sh, r in self.lava_processes]
+            out.append(_indent(_table(rows, ["name", "class", "shape", "learning rule given to Lava"])))
+        if self.departures:
+            out.append("\nDepartures from the document's semantics (stock lowering; effect measured with the "
+                       "reference's stock semantics, that departure alone)")
+            rows = [[d["what"], d["where"], d.get("effect", "")] for d in self.departures]
+            out.append(_indent(_table(rows, ["departure", "where", "measured effect"])))
+            for d in self.departures:
+                out.append(f"  - {d['what']}: {d['detail']}")
         if self.notes:
             out.append("\nNotes")
             for p, t in self.notes:

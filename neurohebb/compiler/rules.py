@@ -162,11 +162,11 @@ def _factor_scale(var, ctx) -> float:
         return ctx["traces"][var].scale
     if var == "w":
         return 1.0 / ctx["w"].scale
-    if var == "e":
+    if var == "e" and ctx.get("tag") is not None:
         return 1.0 / ctx["tag"].scale
-    if var == "r":
+    if var == "r" and ctx.get("r") is not None:
         return ctx["r"].scale
-    return 1.0  # not a learning-engine variable: lower_rule refuses its product (check_factors) with the reason
+    raise KeyError(var)  # no scale on this target (a trace that was not mapped, e without de, r without a route)
 
 
 def _factor_range(f: HwFactor, ctx) -> tuple[int, int]:
@@ -344,6 +344,8 @@ def coeff_terms(rule, traces, ctx, lr):
                 elif f.var == "w":
                     typ *= max(abs(ctx["w"].lo), abs(ctx["w"].hi)) / 2
                 elif f.var == "e":
+                    if ctx.get("tag") is None:  # e without de: lower_rule refuses the product
+                        raise KeyError(f.var)
                     typ *= max(abs(ctx["tag"].lo), abs(ctx["tag"].hi)) / 4
                 elif f.var == "r":
                     typ *= ctx["r"].hi / 2
