@@ -270,3 +270,28 @@ def test_forced_sparse_layout_of_a_non_local_rule_is_refused():
     d = copy.deepcopy(doc)
     d["projections"]["w"]["layout"] = "sparse"  # a local rule in the same network: fine
     assert "w" in nh.run(from_dict(d), progress=False).report["sparse"]
+
+
+@pytest.mark.parametrize("precision", ["float", "fixed"])
+def test_simulator_on_a_sparse_projection(precision, tmp_path):
+    """Continue, clear, set_weights and checkpoints work on the sparse layout
+    as on the dense one."""
+    out = {}
+    for layout in ("dense", "sparse"):
+        net = _net(CONNECTORS["fixed_indegree"], INITS["uniform"], rule=RULES["stdp_pair"], layout=layout)
+        with nh.Simulator(net, precision=precision) as sim:
+            sim.run(40, progress=False)
+            sim.clear()
+            W = sim.weights("p")
+            sim.set_weights("p", W * 0.5)
+            sim.save(tmp_path / f"{layout}.npz")
+            sim.run(30, progress=False)
+            a = sim.result()
+        with nh.Simulator.load(tmp_path / f"{layout}.npz") as sim2:
+            sim2.run(30, progress=False)
+            b = sim2.result()
+        np.testing.assert_array_equal(np.asarray(a.weights["p"]), np.asarray(b.weights["p"]))
+        np.testing.assert_allclose(a.initial_weights["p"], W, rtol=0, atol=1e-12)  # the weights at clear()
+        out[layout] = a
+    _assert_same(out["dense"], out["sparse"], precision == "fixed", precision)
+    np.testing.assert_allclose(out["sparse"].initial_weights["p"], out["dense"].initial_weights["p"], rtol=0, atol=1e-12)

@@ -146,7 +146,7 @@ class Engine:
         model.finish(res)
         res.start = self.t_record
         if self.w_record is not None:
-            res.initial_weights = {k: W.copy() for k, W in self.w_record.items()}
+            res.initial_weights = {k: model.as_matrix(k, W.copy()) for k, W in self.w_record.items()}
         res.network = model.network
         res.wall_time = self.wall_time
         return self.health.finish(res)

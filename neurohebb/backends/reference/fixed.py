@@ -454,7 +454,12 @@ class FixedModel:
         return np.asarray(self.modulators[pb.target].r, float)
 
     def weights_now(self) -> dict:
+        """Each projection's weights now: (post, pre), or one value per synapse (sparse layout)."""
         return {name: pr.pp.weights.dequantize(pr.W) for name, pr in self.projs.items()}
+
+    def as_matrix(self, name, W):
+        """What a result holds for ``weights_now()[name]``."""
+        return self.projs[name].matrix(W)
 
     def finish(self, res):
         sat, ints = {}, {}

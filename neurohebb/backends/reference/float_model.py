@@ -383,7 +383,12 @@ class FloatModel:
         return np.asarray(self.modulators[pb.target].r)
 
     def weights_now(self) -> dict:
+        """Each projection's weights now: (post, pre), or one value per synapse (sparse layout)."""
         return {name: p.W.copy() for name, p in self.projs.items()}
+
+    def as_matrix(self, name, W):
+        """What a result holds for ``weights_now()[name]`` (see :meth:`.sparse.SparseSynapses.matrix`)."""
+        return self.projs[name].matrix(W)
 
     def finish(self, res):
         res.weights = {name: p.matrix(p.W.copy()) for name, p in self.projs.items()}
