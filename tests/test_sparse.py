@@ -18,6 +18,8 @@ CONNECTORS = {
     "fixed_indegree": {"type": "fixed_indegree", "k": 7, "allow_self": False},
     "fixed_outdegree": {"type": "fixed_outdegree", "k": 5},
     "from_list": {"type": "from_list", "pairs": [[3, 4], [0, 1], [3, 2], [39, 49]]},
+    "distance": {"type": "distance", "p_max": 0.9, "scale": 2.0, "max_distance": 4.0, "pre_shape": [5, 10],
+                 "post_shape": [4, 10]},
 }
 INITS = {
     "uniform": {"init": "uniform", "low": 0.0, "high": 1.0},
@@ -295,3 +297,21 @@ def test_simulator_on_a_sparse_projection(precision, tmp_path):
         out[layout] = a
     _assert_same(out["dense"], out["sparse"], precision == "fixed", precision)
     np.testing.assert_allclose(out["sparse"].initial_weights["p"], out["dense"].initial_weights["p"], rtol=0, atol=1e-12)
+
+
+def test_distance_connectivity_follows_its_profile():
+    """p(d) = p_max exp(-d / scale) up to max_distance, 0 beyond (post cell i
+    at c_i on the pre grid); checked against the expected count per distance band."""
+    conn = {"type": "distance", "p_max": 0.8, "scale": 3.0, "max_distance": 6.0, "pre_shape": [30, 30],
+            "post_shape": [20, 20]}
+    net = _net(conn, INITS["uniform"], npre=900, npost=400)
+    post, pre, _ = initial_synapses(net, "p", 2, np.float64)
+    pre_c, post_c = inst._grid_centres((30, 30), (20, 20))
+    d_all = np.sqrt(((post_c[:, None, :] - pre_c[None, :, :]) ** 2).sum(-1))
+    d = d_all[post, pre]
+    assert d.max() <= 6.0
+    for lo, hi in ((0, 2), (2, 4), (4, 6)):
+        band = (d_all >= lo) & (d_all < hi)
+        expected = (0.8 * np.exp(-d_all[band] / 3.0)).sum()
+        got = int(((d >= lo) & (d < hi)).sum())
+        assert abs(got - expected) < 5 * np.sqrt(expected), (lo, hi, got, expected)  # binomial, 5 sd

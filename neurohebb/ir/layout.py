@@ -9,6 +9,8 @@ estimate (:mod:`neurohebb.ir.limits`) and the reference agree.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..errors import UnsupportedFeature
@@ -21,7 +23,9 @@ AUTO_DENSITY = 0.3
 
 def density(net, name) -> float | None:
     """The expected fraction of (post, pre) pairs that are synapses, from the
-    parameters alone (None when only drawing would tell: ``gaussian_arbor``)."""
+    parameters alone (for ``distance`` with ``max_distance``, an upper bound;
+    None when only drawing would tell: ``gaussian_arbor``, ``distance``
+    without a cut-off)."""
     pr = net.projections[name]
     c = pr.connectivity
     npre, npost = size(net, pr.pre), size(net, pr.post)
@@ -40,6 +44,9 @@ def density(net, name) -> float | None:
         return len(np.asarray(c.pairs).reshape(-1, 2)) / pairs
     if c.type == "mask":
         return float(np.asarray(c.values).astype(bool).mean())
+    if c.type == "distance" and c.max_distance is not None:
+        # at most p_max x the pre cells within max_distance of a post cell (one cell per unit area)
+        return min(1.0, c.p_max * math.pi * (c.max_distance + 1.0) ** 2 / max(1, npre))
     return None
 
 

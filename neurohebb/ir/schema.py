@@ -334,6 +334,21 @@ class FixedOutdegree(Model):
     allow_self: bool = True
 
 
+class DistanceConnectivity(Model):
+    """Distance-dependent: pre and post neurons on 2-D grids (placed as in
+    ``gaussian_arbor``); synapse ``ij`` exists with probability
+    ``p_max * exp(-|p_j - c_i| / scale)`` when ``|p_j - c_i| <= max_distance``
+    (no cut-off when omitted), in pre-grid units.  Random weight inits draw one
+    value per synapse, in (post, pre) order."""
+
+    type: Literal["distance"] = "distance"
+    p_max: float = Field(1.0, ge=0, le=1)
+    scale: float = Field(gt=0, description="decay length, in pre-grid units")
+    max_distance: Optional[float] = Field(None, gt=0)
+    pre_shape: Tuple[PosInt, PosInt]
+    post_shape: Tuple[PosInt, PosInt]
+
+
 class FromList(Model):
     """Explicit synapses: ``pairs`` is a list of ``[post, pre]`` indices
     (each pair at most once).  Their initial weights come from the
@@ -345,7 +360,8 @@ class FromList(Model):
 
 
 Connectivity = Annotated[
-    Union[AllToAll, OneToOne, FixedProbability, GaussianConnectivity, Mask, FixedIndegree, FixedOutdegree, FromList],
+    Union[AllToAll, OneToOne, FixedProbability, GaussianConnectivity, Mask, FixedIndegree, FixedOutdegree, FromList,
+          DistanceConnectivity],
     Field(discriminator="type")
 ]
 

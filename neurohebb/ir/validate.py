@@ -119,9 +119,9 @@ def check(net) -> list[tuple[str, str]]:
             a = np.asarray(w.values)
             if a.shape != (npost, npre):
                 problems.append((f"{path}.weights.values", f"shape {a.shape}; expected (post, pre) = ({npost}, {npre})"))
-        if w.init == "gaussian_arbor" or pr.connectivity.type == "gaussian_arbor":
-            g = w if w.init == "gaussian_arbor" else pr.connectivity
-            where = "weights" if w.init == "gaussian_arbor" else "connectivity"
+        grids = ([("weights", w)] if w.init == "gaussian_arbor" else []) + (
+            [("connectivity", pr.connectivity)] if pr.connectivity.type in ("gaussian_arbor", "distance") else [])
+        for where, g in grids[:1]:
             if g.pre_shape[0] * g.pre_shape[1] != npre:
                 problems.append((f"{path}.{where}.pre_shape", f"{list(g.pre_shape)} has {g.pre_shape[0]*g.pre_shape[1]} cells but pre has {npre} neurons"))
             if g.post_shape[0] * g.post_shape[1] != npost:

@@ -14,8 +14,9 @@ weight inits of the all-to-all, ``one_to_one``, ``mask``, ``fixed_probability``
 and ``gaussian_arbor`` connectivities draw one number per (post, pre) *pair*
 (row by row, so the sparse view draws them in blocks of rows and keeps only the
 synapses; its time still grows with post x pre).  ``fixed_indegree``,
-``fixed_outdegree`` and ``from_list`` draw one weight per *synapse*, in
-(post, pre) order, so their cost grows with the synapse count only.
+``fixed_outdegree``, ``from_list`` and ``distance`` draw one weight per
+*synapse*, in (post, pre) order (the cost of the first three grows with the
+synapse count only; ``distance`` draws its connectivity per pair).
 """
 from __future__ import annotations
 
@@ -43,7 +44,7 @@ def arbor_distance2(pre_shape, post_shape):
 
 
 #: connectivity types whose random inits draw one value per synapse (the others: per (post, pre) pair)
-PER_SYNAPSE_TYPES = ("fixed_indegree", "fixed_outdegree", "from_list")
+PER_SYNAPSE_TYPES = ("fixed_indegree", "fixed_outdegree", "from_list", "distance")
 _BLOCK = 1 << 22  # numbers drawn per block of rows in the sparse view
 
 
@@ -106,8 +107,8 @@ def synapse_indices(net, name, seed) -> tuple[np.ndarray, np.ndarray, np.ndarray
     if c.type == "one_to_one":
         i = np.arange(min(npost, npre))
         return i, i.copy(), None
-    if c.type in ("fixed_probability", "gaussian_arbor"):
-        if c.type == "gaussian_arbor":
+    if c.type in ("fixed_probability", "gaussian_arbor", "distance"):
+        if c.type in ("gaussian_arbor", "distance"):
             pre_c, post_c = _grid_centres(c.pre_shape, c.post_shape)
         posts, pres = [], []
         for a, b in _row_blocks(npost, npre):
@@ -116,9 +117,15 @@ def synapse_indices(net, name, seed) -> tuple[np.ndarray, np.ndarray, np.ndarray
                 if not c.allow_self:
                     d = np.arange(a, min(b, npre))
                     m[d - a, d] = False
-            else:
+            elif c.type == "gaussian_arbor":
                 d2 = ((post_c[a:b, None, :] - pre_c[None, :, :]) ** 2).sum(-1)
                 m = rng.random((b - a, npre)) < c.p_max * np.exp(-d2 / (2 * c.sigma**2))
+            else:
+                d = np.sqrt(((post_c[a:b, None, :] - pre_c[None, :, :]) ** 2).sum(-1))
+                prob = c.p_max * np.exp(-d / c.scale)
+                if c.max_distance is not None:
+                    prob[d > c.max_distance] = 0.0
+                m = rng.random((b - a, npre)) < prob
             i, j = np.nonzero(m)
             posts.append(i + a)
             pres.append(j)

@@ -183,7 +183,7 @@ def external_loop():
 
 
 def sparse_connectors():
-    """fixed_indegree (plastic), fixed_outdegree and from_list (with per-pair weights)."""
+    """fixed_indegree (plastic), fixed_outdegree, from_list (with per-pair weights) and distance."""
     return _doc("sparse_connectors", {
         "inp": {"type": "poisson", "n": 12, "rates": 80.0},
         "out": {**LIF, "n": 6, "vth": 0.8},
@@ -196,6 +196,9 @@ def sparse_connectors():
                  "connectivity": {"type": "fixed_outdegree", "k": 2, "allow_self": False}},
         "lst": {"pre": "inp", "post": "out", "weights": {"init": "list", "values": [0.3, 0.5, 0.2, 0.4]},
                 "connectivity": {"type": "from_list", "pairs": [[0, 11], [2, 3], [5, 0], [2, 7]]}},
+        "dist": {"pre": "inp", "post": "out", "weights": {"init": "uniform", "low": 0.05, "high": 0.2},
+                 "connectivity": {"type": "distance", "p_max": 0.9, "scale": 1.5, "max_distance": 2.5,
+                                  "pre_shape": [3, 4], "post_shape": [2, 3]}},
     }, probes={"w": {"target": "ind", "var": "weights", "every": 20}})
 
 
