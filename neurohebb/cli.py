@@ -208,7 +208,7 @@ def cmd_demo(args):
         cmp.plot(out / f"{name}_compare.png")
         print()
     if args.sims != "none":
-        from .sims import list_sims, run_sim
+        from .sims import format_control, format_value, list_sims, met_text, run_sim
 
         short = args.sims == "short"
         print(f"\nseed experiments (sims/, reference:float, {'short variants' if short else 'full protocols'}; "
@@ -218,13 +218,15 @@ def cmd_demo(args):
             try:
                 res = run_sim(name, short=short, out=out / "sims")
             except NeurohebbError as exc:
-                srows.append([name, "error", str(exc).splitlines()[0][:80], "", ""])
+                srows.append([name, "error", str(exc).splitlines()[0][:80], "", "", "", ""])
                 continue
             for r in res["rows"]:
                 if r["ok"] is not None:
-                    srows.append([name, r["label"][:70], _fmt(r["value"]), r["target"], "yes" if r["ok"] else "NO"])
-            srows.append([name, "wall time (s)", f"{res['wall_time']:.1f}", "", ""])
-        print(_table(srows, ["experiment", "metric", "value", "target", "met"]))
+                    srows.append([name, r["label"][:60], format_value(r["value"], r["spread"], r["n"]),
+                                  format_control(r), r["target"], r["source"], met_text(r)])
+            srows.append([name, "wall time (s)", f"{res['wall_time']:.1f}", "", "", "", ""])
+        print(_table(srows, ["experiment", "metric", "value (mean ± sd (seeds))", "control", "target", "source",
+                             "met"]))
     print(f"plots and results in {out}/")
     return 0
 

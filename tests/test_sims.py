@@ -11,10 +11,11 @@ import pytest
 
 import neurohebb as nh
 from neurohebb.errors import NeurohebbError, NotExpressible
-from neurohebb.sims import format_result, list_sims, load_experiment, run_sim, sims_root
+from neurohebb.sims import (FULL_SEEDS, QUALITATIVE, SimContext, SimError, format_result, list_sims,
+                            load_experiment, run_sim, sims_root)
 
-EXPERIMENTS = ["song_stdp", "oja_pca", "linsker", "nonlinear_hebbian", "dendritic_gating", "reversal", "assemblies",
-               "credit_assignment", "iso"]
+#: every folder of sims/ with an experiment.py (a new folder is tested automatically)
+EXPERIMENTS = sorted(d.name for d in sims_root().iterdir() if (d / "experiment.py").is_file())
 RATE_BASED = ["oja_pca", "linsker", "nonlinear_hebbian"]
 
 _cache: dict = {}
@@ -27,14 +28,66 @@ def _short(name, backend="reference", precision="float", seed=None):
     return _cache[key]
 
 
-def test_list_sims_order_and_descriptions():
+def test_list_sims_finds_every_folder_with_an_experiment(tmp_path, monkeypatch):
     sims = list_sims()
     names = [n for n, _ in sims]
-    from neurohebb.sims import ORDER
-    assert set(EXPERIMENTS) <= set(names)
-    assert [n for n in names if n in EXPERIMENTS] == [n for n in ORDER if n in EXPERIMENTS]  # every one is in ORDER
+    assert names == EXPERIMENTS and len(names) >= 9
     for _, desc in sims:
         assert isinstance(desc, str) and desc and "\n" not in desc
+    # a new folder is discovered without being listed anywhere
+    import neurohebb.sims as S
+    (tmp_path / "zz_new").mkdir()
+    (tmp_path / "zz_new" / "experiment.py").write_text('NAME = "zz_new"\nDESCRIPTION = "d"\ndef run(ctx):\n    pass\n')
+    (tmp_path / "not_one").mkdir()
+    monkeypatch.setenv(S.ENV, str(tmp_path))
+    monkeypatch.setattr(S, "_MODULES", {})
+    assert [n for n, _ in S.list_sims()] == ["zz_new"]
+
+
+def _ctx(short=True):
+    return SimContext("t", ".", "reference", "float", None, short, None)
+
+
+def test_metric_met_needs_the_value_to_pass_and_the_control_to_fail():
+    c = _ctx()
+    c.metric("a", [1.0, 3.0], target=(">", 1.5), control=[0.0, 0.5], control_label="untrained", source=QUALITATIVE)
+    c.metric("b", 2.0, target=(">", 1.5), control=1.6, source="Paper 2000, Fig. 1")
+    c.metric("c", 1.0, target=("between", 2, 3), control=0.0, source=QUALITATIVE)
+    a, b, cc = c.rows
+    assert a["value"] == pytest.approx(2.0) and a["spread"] == pytest.approx(math.sqrt(2.0)) and a["n"] == 2
+    assert a["control"] == pytest.approx(0.25) and a["ok"] is True and a["control_ok"] is False
+    assert b["value_ok"] is True and b["control_ok"] is True and b["ok"] is False
+    assert cc["ok"] is False and cc["value_ok"] is False
+    res = {"name": "t", "backend": "reference", "precision": "float", "short": True, "description": "d",
+           "rows": c.rows, "passed": False, "wall_time": 0.0}
+    text = format_result(res)
+    assert "2.0000 ± 1.4142 (2)" in text and "[untrained]" in text and "NO (control passes)" in text
+    assert "Paper 2000, Fig. 1" in text and QUALITATIVE in text
+
+
+def test_metric_target_needs_control_source_and_seeds():
+    c = _ctx()
+    with pytest.raises(SimError, match="needs a control"):
+        c.metric("a", 1.0, target=(">", 0.5), source=QUALITATIVE)
+    with pytest.raises(SimError, match="needs its source"):
+        c.metric("a", 1.0, target=(">", 0.5), control=0.0)
+    full = _ctx(short=False)
+    with pytest.raises(SimError, match=f"at least {FULL_SEEDS} seeds"):
+        full.metric("a", [1.0, 2.0], target=(">", 0.5), control=0.0, source=QUALITATIVE)
+    full.metric("a", [1.0] * FULL_SEEDS, target=(">", 0.5), control=0.0, source=QUALITATIVE)
+    full.metric("d", 1.0, target=(">", 0.5), control=0.0, source=QUALITATIVE, deterministic=True)
+    c.metric("r", 1.0)          # reported only: nothing required
+    assert full.seeds(short=1) == list(range(1, FULL_SEEDS + 1)) and _ctx().seeds(short=2) == [1, 2]
+
+
+@pytest.mark.parametrize("name", EXPERIMENTS)
+def test_every_target_has_a_control_that_fails_and_a_source(name):
+    res = _short(name)
+    targeted = [r for r in res["rows"] if r["ok"] is not None]
+    assert targeted, "an experiment without a single judged claim"
+    for r in targeted:
+        assert r["control"] is not None and r["control_label"] and r["source"], r["key"]
+        assert r["control_ok"] is False, (r["key"], format_result(res))
 
 
 @pytest.mark.parametrize("name", EXPERIMENTS)
@@ -56,7 +109,7 @@ def test_short_reaches_targets_on_reference(name, tmp_path):
     assert res["passed"] is True
     assert res["plots"] and all((tmp_path / p.split("/")[-1]).exists() for p in res["plots"])
     text = format_result(res)
-    assert name in text and "published" in text
+    assert name in text and "control" in text and "source" in text
     assert all(isinstance(v, float) and not math.isnan(v) for k, v in res["metrics"].items() if k != "zero_r")
 
 
