@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from neurohebb.metrics import bimodality_coefficient
+from neurohebb.sims import QUALITATIVE
 
 NAME = "song_stdp"
 DESCRIPTION = ("Song, Miller & Abbott 2000: pair STDP from 1000 Poisson inputs; additive -> bimodal weights and a "
@@ -29,9 +30,6 @@ SHORT_RATE, SHORT_STEPS = 40.0, 200_000
 FROZEN_STEPS = 20_000
 BC_UNIFORM = 5.0 / 9.0
 
-PUB_BIMODAL = "bimodal (Song 2000)"
-PUB_UNIMODAL = "unimodal (van Rossum 2000)"
-PUB_RATE = "~ independent of input rate (Song 2000; no number found)"
 
 
 def _weights(res, net, proj):
@@ -50,7 +48,7 @@ def _summary(res, net):
     for tag, proj, pop in (("add", "syn_add", "add"), ("vr", "syn_vr", "vr")):
         w = _weights(res, net, proj)
         out[tag] = {"w": w, "bc": bimodality_coefficient(w), "lo": float((w < 0.1).mean()),
-                    "hi": float((w > 0.9).mean()), "mean": float(w.mean()), "rate": _tail_rate(res, pop)}
+                    "hi": float((w > 0.9).mean()), "ext": _ext(w), "mean": float(w.mean()), "rate": _tail_rate(res, pop)}
     return out
 
 
@@ -75,57 +73,76 @@ def _frozen(net, res, rate):
 
 def run(ctx):
     net = ctx.load()
-    runs = {}
-    if ctx.short:
-        rates = (SHORT_RATE,)
-        res = ctx.run(_with_rate(net, SHORT_RATE), steps=SHORT_STEPS)
-        runs[SHORT_RATE] = (res, _summary(res, net))
-    else:
-        rates = RATES
-        for r in RATES:
-            steps = int(round(1000.0 * SPIKES_PER_SYNAPSE / r))
-            res = ctx.run(_with_rate(net, r), steps=steps)
-            runs[r] = (res, _summary(res, net))
+    seeds = ctx.seeds(short=1)
+    rates = (SHORT_RATE,) if ctx.short else RATES
+    runs = {}      # rate -> [(res, summary)] per seed
+    for r in rates:
+        steps = SHORT_STEPS if ctx.short else int(round(1000.0 * SPIKES_PER_SYNAPSE / r))
+        runs[r] = []
+        for sd in seeds:
+            res = ctx.run(_with_rate(net, r), steps=steps, seed=sd)
+            runs[r].append((res, _summary(res, net)))
 
+    def per_seed(r, tag, key):
+        return [s[tag][key] for _, s in runs[r]]
+
+    init_ext = [_ext(_init_weights(res, net, "syn_add")) for res, _ in runs[rates[0]]]
     for r in rates:
-        s = runs[r][1]
-        ctx.metric(f"bc_add_{r:g}Hz", s["add"]["bc"], f"BC additive, {r:g} Hz input", PUB_BIMODAL,
-                   (">", BC_UNIFORM))
-        ctx.metric(f"lo_add_{r:g}Hz", s["add"]["lo"], f"frac. w < 0.1 w_max, additive, {r:g} Hz", "peak at 0")
-        ctx.metric(f"hi_add_{r:g}Hz", s["add"]["hi"], f"frac. w > 0.9 w_max, additive, {r:g} Hz",
-                   "peak at g_max", (">", 0.01))
+        ctx.metric(f"ext_add_{r:g}Hz", per_seed(r, "add", "ext"), f"frac. w within 0.1 w_max of a bound, additive, "
+                   f"{r:g} Hz", target=(">", 0.5), control=init_ext, control_label="initial weights (no learning)",
+                   source=f"{QUALITATIVE} (Song et al. 2000: weights pushed to the bounds)")
+        ctx.metric(f"bc_add_{r:g}Hz", per_seed(r, "add", "bc"), f"BC additive, {r:g} Hz input",
+                   target=(">", BC_UNIFORM), control=per_seed(r, "vr", "bc"),
+                   control_label="LTD proportional to w (van Rossum), same inputs",
+                   source=f"{QUALITATIVE} (Song et al. 2000: bimodal; BC > 5/9 = uniform)")
+        ctx.metric(f"lo_add_{r:g}Hz", per_seed(r, "add", "lo"), f"frac. w < 0.1 w_max, additive, {r:g} Hz")
+        ctx.metric(f"hi_add_{r:g}Hz", per_seed(r, "add", "hi"), f"frac. w > 0.9 w_max, additive, {r:g} Hz",
+                   target=(">", 0.01), control=per_seed(r, "vr", "hi"),
+                   control_label="LTD proportional to w (van Rossum), same inputs",
+                   source=f"{QUALITATIVE} (Song et al. 2000: a peak at g_max)")
     for r in rates:
-        ctx.metric(f"bc_vr_{r:g}Hz", runs[r][1]["vr"]["bc"], f"BC van Rossum, {r:g} Hz input", PUB_UNIMODAL,
-                   ("<", BC_UNIFORM))
+        ctx.metric(f"bc_vr_{r:g}Hz", per_seed(r, "vr", "bc"), f"BC van Rossum, {r:g} Hz input",
+                   target=("<", BC_UNIFORM), control=per_seed(r, "add", "bc"),
+                   control_label="weight-independent LTD (additive), same inputs",
+                   source=f"{QUALITATIVE} (van Rossum et al. 2000: unimodal)")
     frozen = {}
     if not ctx.short:
         for r in rates:
-            ctx.metric(f"rate_add_{r:g}Hz", runs[r][1]["add"]["rate"], f"output rate additive, {r:g} Hz in (Hz)",
-                       PUB_RATE)
+            ctx.metric(f"rate_add_{r:g}Hz", per_seed(r, "add", "rate"), f"output rate additive, {r:g} Hz in (Hz)")
         for r in rates:
-            ctx.metric(f"rate_vr_{r:g}Hz", runs[r][1]["vr"]["rate"], f"output rate van Rossum, {r:g} Hz in (Hz)")
-        ratio = runs[40.0][1]["add"]["rate"] / max(runs[10.0][1]["add"]["rate"], 1e-9)
-        ctx.metric("rate_ratio_add", ratio, "out(40 Hz in) / out(10 Hz in), additive", "~1",
-                   ("between", 1 / 1.5, 1.5))
-        ctx.metric("rate_ratio_vr", runs[40.0][1]["vr"]["rate"] / max(runs[10.0][1]["vr"]["rate"], 1e-9),
+            ctx.metric(f"rate_vr_{r:g}Hz", per_seed(r, "vr", "rate"), f"output rate van Rossum, {r:g} Hz in (Hz)")
+        ratio = [a / max(b, 1e-9) for a, b in zip(per_seed(40.0, "add", "rate"), per_seed(10.0, "add", "rate"))]
+        # control: the weights learned at 10 Hz (per seed), frozen, driven at each rate
+        for r in rates:
+            frozen[r] = [_tail_rate(ctx.run(_frozen(net, res10, r), steps=FROZEN_STEPS, seed=sd), "add", frac=1.0)
+                         for (res10, _), sd in zip(runs[10.0], seeds)]
+        fratio = [a / max(b, 1e-9) for a, b in zip(frozen[40.0], frozen[10.0])]
+        ctx.metric("rate_ratio_add", ratio, "out(40 Hz in) / out(10 Hz in), additive", target=("between", 1 / 1.5, 1.5),
+                   control=fratio, control_label="10-Hz weights frozen (no STDP)",
+                   source=f"{QUALITATIVE} (Song et al. 2000: output rate nearly independent of input rate)")
+        ctx.metric("rate_ratio_vr", [a / max(b, 1e-9) for a, b in zip(per_seed(40.0, "vr", "rate"),
+                                                                        per_seed(10.0, "vr", "rate"))],
                    "out(40 Hz in) / out(10 Hz in), van Rossum")
-        # control: the weights learned at 10 Hz, frozen
-        learned10 = runs[10.0][0]
-        for r in rates:
-            fr = ctx.run(_frozen(net, learned10, r), steps=FROZEN_STEPS)
-            frozen[r] = _tail_rate(fr, "add", frac=1.0)
-        ctx.metric("rate_ratio_frozen", frozen[40.0] / max(frozen[10.0], 1e-9),
-                   "out(40) / out(10), 10-Hz weights frozen", "grows (no STDP)", (">", 2.0))
-        ctx.note("full protocol: input rates 10-40 Hz for 10,000 input spikes per synapse each; output rates "
-                 "over the last 20% of each run; the control freezes the weights learned at 10 Hz")
+        ctx.note("full protocol: input rates 10-40 Hz for 10,000 input spikes per synapse each, "
+                 f"{len(seeds)} seeds; output rates over the last 20% of each run; the rate control freezes the "
+                 "weights learned at 10 Hz")
     else:
-        ctx.note("short protocol: 40 Hz inputs for 200 s only (no rate sweep); run without --short for the "
-                 "output-rate regulation")
-    ctx.extra["runs"] = {r: {k: {kk: vv for kk, vv in v.items() if kk != "w"} for k, v in s[1].items()}
+        ctx.note(f"short protocol: 40 Hz inputs for 200 s, {len(seeds)} seed (no rate sweep); run without --short "
+                 "for the output-rate regulation and 5 seeds")
+    ctx.extra["runs"] = {r: {k: {kk: vv for kk, vv in v.items() if kk != "w"} for k, v in s[0][1].items()}
                          for r, s in runs.items()}
-    ctx.extra["frozen_rates"] = frozen
+    ctx.extra["frozen_rates"] = {r: float(np.mean(v)) for r, v in frozen.items()}
     if ctx.out is not None:
-        _plots(ctx, net, runs, frozen)
+        _plots(ctx, net, {r: v[0] for r, v in runs.items()}, ctx.extra["frozen_rates"])
+
+
+def _init_weights(res, net, proj):
+    wmax = net.projections[proj].effective_bounds()[1]
+    return np.asarray(res.initial_weights[proj], float).ravel() / wmax
+
+
+def _ext(w):
+    return float(((w < 0.1) | (w > 0.9)).mean())
 
 
 def _plots(ctx, net, runs, frozen):
