@@ -257,6 +257,35 @@ def derivative_filter_error(c, ts, tf, n_max=400):
     return float(np.sqrt(np.mean((dg - dh) ** 2)) / np.sqrt(np.mean(dh ** 2)))
 
 
+MU_SWEEP = (0.5, 2.0)              # full protocol: ISO's divergence at these multiples of its learning rate too
+
+
+def only_agent(net, agent):
+    """The document with one agent's populations, projections, modulators and probes."""
+    n = net.model_copy(deep=True)
+    pre = f"{agent}_"
+    n.populations = {k: v for k, v in n.populations.items() if k.startswith(pre)}
+    n.projections = {k: v for k, v in n.projections.items() if k.startswith(pre)}
+    n.modulators = {k: v for k, v in n.modulators.items() if k.startswith(pre)}
+    n.probes = {k: v for k, v in n.probes.items() if k.startswith(pre)}
+    return n
+
+
+def mu_sweep(ctx, net, steps, seeds, base):
+    """ISO alone at MU_SWEEP x its learning rate: rho1(end) / rho1(half time) per seed."""
+    out = {}
+    for f in MU_SWEEP:
+        n = only_agent(net, "iso")
+        n.projections["iso_rho1"].rule.dw = f"{MU['iso'] * f:g}*x0*r"
+        vals, ctl = [], []
+        for sd in seeds:
+            agents = make_agents(n, seed_offset=sd - seeds[0])
+            res = ctx.run(n, steps=steps, externals=agents, seed=sd)
+            vals.append(summarize(agents, res, steps)["iso"]["rho_ratio"])
+        out[f] = vals
+    return out
+
+
 def summarize(agents, res, steps):
     """Per agent: trial statistics and the predictive weight's history."""
     out = {}
@@ -352,6 +381,14 @@ def run(ctx):
     ctx.metric("filter_rms", rms, "... absolute RMS error (h peaks at 6.6)")
     ctx.metric("dfilter_rms_rel", derivative_filter_error(c, ts, tf), "trace form of the filtered derivative "
                "vs the resonator's: relative RMS error")
+    if not ctx.short:
+        sweep = mu_sweep(ctx, net, steps, seeds, ss)
+        ico = [float(x["ico"]["rho_ratio"]) for x in ss]
+        for f, vals in sweep.items():
+            ctx.metric(f"iso_rho_ratio_mu{f:g}", vals, f"iso at {f:g} x mu: rho1(end) / rho1(half time)",
+                       target=(">=", 2.0), control=ico, control_label="ICO at its own mu (main run)",
+                       source=f"{QUALITATIVE} (Porr & Woergoetter 2006: ISO's output autocorrelation term makes "
+                              "rho1 keep growing, whatever the learning rate)")
     tnet = ctx.load("network_traces.yaml")
     tss = []
     for sd in seeds:
