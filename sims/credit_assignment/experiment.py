@@ -7,7 +7,7 @@ they reach the forward rules as per-post third factors.  The backward weights
 ``b_out`` learn with the ``alignment`` template (Kunin et al.'s primitives); the
 document holds Symmetric Alignment.
 
-Metrics of the rule in the document as loaded (what the rule search of issue 9
+Metrics of the rule in the document as loaded (what the rule search, docs/search.md,
 substitutes and reads): ``accuracy`` (test accuracy of the trained weights on the
 540 held-out digits), ``alignment_deg`` (final angle between W2^T and B, degrees),
 ``alignment_mean_deg`` (mean angle over the probes of training).  The comparison

@@ -54,7 +54,7 @@ NMDA_BLOCK = 1e30            # unreachable plateau threshold for the control
 LOW_THRESHOLD = 5.0          # control: a plateau threshold the scattered input (<= 7.2 mV) crosses
 LATENCY = 1                  # a spike emitted at step t arrives at step t + 1 (delay 0)
 
-# published values (docs/shared notes, science.md section 11)
+# published values (Schiller, Major, Schiller & Schiller 2000, Nature 404:285)
 SCHILLER_SOMA_MV = (5.9, 1.5)        # Schiller et al. 2000: somatic NMDA-spike amplitude
 SCHILLER_HALFWIDTH_MS = (64.0, 20.0)  # and half-width
 
