@@ -9,9 +9,10 @@ from .errors import (BackendUnavailable, CapacityExceeded, CompileError, Hardwar
                      NeurohebbError, NotExpressible, UnsupportedFeature)
 from .ir import Network, save
 from .result import Result
+from .simulator import Simulator
 
 __version__ = "0.1.0"
-__all__ = ["load", "save", "run", "compile", "compare", "ComparisonResult", "Builder", "Network", "Result", "ir",
+__all__ = ["load", "save", "run", "Simulator", "compile", "compare", "ComparisonResult", "Builder", "Network", "Result", "ir",
            "rules", "backends", "NeurohebbError", "NetworkError", "BackendUnavailable", "UnsupportedFeature",
            "CompileError", "NotExpressible", "CapacityExceeded", "HardwareConfigError"]
 

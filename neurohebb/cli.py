@@ -92,7 +92,7 @@ def cmd_compile(args):
 
     from .compiler import compile_file
 
-    program, report = compile_file(args.file, hardware=args.hardware, backend=args.backend)
+    program, report = compile_file(args.file, hardware=args.hardware)
     if args.json:
         print(json.dumps(report.to_dict(), indent=1, default=str))
     else:
@@ -263,7 +263,6 @@ def build_parser():
     c = sub.add_parser("compile", help="compile for a hardware target and print the quantization/capacity report")
     c.add_argument("file")
     c.add_argument("--hardware", default="loihi2", help="a name in hardware_configs/ (loihi2, loihi1, cpu) or a YAML path")
-    c.add_argument("--backend", default="reference")
     c.add_argument("--json", action="store_true", help="the report as JSON")
     c.set_defaults(func=cmd_compile)
     cm = sub.add_parser("compare", help="run on several backend:precision pairs and seeds; print agreement metrics")

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import NeurohebbError
+from .errors import NeurohebbError, UnsupportedFeature
 from .text import table
 
 RUN_SPECS = ("reference:float", "reference:fixed")
@@ -192,40 +192,32 @@ def compare(network, runs=RUN_SPECS, seeds=5, steps=None, hardware="loihi2", met
     net.probes = probes
     metrics = {} if metric is None else (metric if isinstance(metric, dict) else {"metric": metric})
 
-    # one compiled program per fixed target (the mapping does not depend on the seed)
-    programs, lsb = {}, {}
+    # every run through the backend contract; fixed-point runs compile for ``hardware``
+    fixed_opts = {"hardware": hardware, **(compile_options or {})}
+    any_fixed = False
     for spec in runs:
         b, p = _parse(spec)
-        if p == "fixed" and b == "reference":
-            from .compiler import compile_network
+        be = backends.get(b)  # fail early when unavailable
+        bad = be.unsupported(net, p, **(fixed_opts if p == "fixed" else {}))
+        if bad:
+            raise UnsupportedFeature(f"compare: {spec} cannot run {network.name or 'this network'}:\n  " +
+                                     "\n  ".join(f"{q}: {m}" if q else m for q, m in bad))
+        any_fixed = any_fixed or p == "fixed"
+    try:  # weight LSBs of the fixed-point target, the unit of the weight metrics
+        from .compiler import compile_network
 
-            prog, _ = compile_network(net, backend="reference", hardware=hardware, steps=steps,
-                                      **(compile_options or {}))
-            programs[spec] = prog
-            lsb = {k: pp.weights.scale for k, pp in prog.projections.items()}
-        else:
-            backends.get(b)  # fail early when unavailable
-    if not lsb:
-        try:
-            from .compiler import compile_network
-
-            prog, _ = compile_network(net, backend="reference", hardware=hardware, steps=steps,
-                                      **(compile_options or {}))
-            lsb = {k: pp.weights.scale for k, pp in prog.projections.items()}
-        except NeurohebbError:
-            lsb = {}
-    res = ComparisonResult(network.name, runs, seed_list, steps, lsb, hardware=hardware if programs else "")
+        prog, _ = compile_network(net, steps=steps, **fixed_opts)
+        lsb = {k: pp.weights.scale for k, pp in prog.projections.items()}
+    except NeurohebbError:
+        lsb = {}
+    res = ComparisonResult(network.name, runs, seed_list, steps, lsb, hardware=hardware if any_fixed else "")
     hist: dict = {r: {} for r in runs}
     for si, seed in enumerate(seed_list):
         results = {}
         for spec in runs:
             b, p = _parse(spec)
-            if spec in programs:
-                from .backends.reference.fixed import run_program
-
-                r = run_program(programs[spec], seed=seed, steps=steps, progress=progress)
-            else:
-                r = backends.get(b).run(net, precision=p, seed=seed, steps=steps, progress=progress)
+            r = backends.get(b).run(net, precision=p, seed=seed, steps=steps, progress=progress,
+                                    **(fixed_opts if p == "fixed" else {}))
             results[spec] = r
             res.wall_times.setdefault(spec, []).append(r.wall_time)
             for k in plastic:

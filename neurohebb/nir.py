@@ -470,7 +470,7 @@ def export_nir(network, *, method: str = "exact", time_unit: str = "s"):
     """Convert ``network`` (a Network, a document dict or a YAML path) to a
     ``nir.NIRGraph``; returns ``(graph, report)``."""
     _require()
-    from .backends.reference.build import initial_weights
+    from .semantics import initial_weights
 
     if method not in METHODS:
         raise NIRConversionError(f"unknown discretization method {method!r}; known: {', '.join(METHODS)}")
@@ -775,7 +775,7 @@ def _import_with_metadata(graph, gm, dt, method, time_unit, inputs, report):
 
 def _apply_edits(net, graph, changed, node_of, dt, method, report):
     """Take NIR parameters another tool changed, keep everything else from the metadata."""
-    from .backends.reference.build import connectivity_mask, initial_weights
+    from .semantics import connectivity_mask, initial_weights
 
     doc = to_dict(net)
     gains = {}

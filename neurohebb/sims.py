@@ -157,12 +157,10 @@ class SimContext:
         precision = precision or self.precision
         be = backends.get(backend)
         opts = {"externals": externals} if externals else {}
-        if backend == "reference":
-            # Serial kernels: the experiments' per-step kernels are small, and numba's
-            # parallel rows cost more in thread synchronisation than they save (on a
-            # loaded 2-core machine a 10-synapse Oja network ran 200x slower in parallel).
-            return be.run(net, precision=precision, seed=s, steps=steps, progress=None, parallel=False, **opts)
-        return be.run(net, precision=precision, seed=s, steps=steps, progress=None, **opts)
+        # One thread: the experiments' per-step work is small, and parallel rows cost more in
+        # thread synchronisation than they save (on a loaded 2-core machine a 10-synapse Oja
+        # network ran 200x slower with numba's parallel rows).
+        return be.run(net, precision=precision, seed=s, steps=steps, progress=None, threads=1, **opts)
 
     @property
     def run_label(self) -> str:

@@ -13,7 +13,7 @@ import pytest
 lava_io = pytest.importorskip("lava.proc.io")  # import before numba's parallel runtime fixes the mp start method
 
 from neurohebb.backends.reference import fixed_kernels as fk  # noqa: E402
-from neurohebb.backends.reference.build import initial_weights  # noqa: E402
+from neurohebb.semantics import initial_weights  # noqa: E402
 from neurohebb.backends.reference.fixed import FixedSynapses  # noqa: E402
 from neurohebb.builder import Builder  # noqa: E402
 from neurohebb.compiler import compile_network  # noqa: E402

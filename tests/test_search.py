@@ -33,7 +33,7 @@ def spiking_objective(net, backend, precision, seed):
 
     rates = np.load(DOC.with_suffix(".npz"))["rates"]
     pc1 = np.linalg.eigh(np.cov(rates.T, bias=True))[1][:, -1]
-    res = backends.get(backend).run(net, precision=precision, seed=seed, steps=STEPS, progress=None, parallel=False)
+    res = backends.get(backend).run(net, precision=precision, seed=seed, steps=STEPS, progress=None, threads=1)
     value = abs_cosine(res.weights["w"][0], pc1)
     if os.environ.get(LOG):
         with open(os.environ[LOG], "a") as fh:

@@ -30,7 +30,7 @@ def _net(params=None, noise=0.0, doc=True):
 
 
 def _initial(net):
-    from neurohebb.backends.reference.build import initial_weights
+    from neurohebb.semantics import initial_weights
 
     return {k: initial_weights(net, k, net.run.seed, np.dtype("float64"))[0] for k in ("w_hid", "w_out", "b_out")}
 

@@ -30,13 +30,13 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import bench_song  # noqa: E402
 from neurohebb.backends.reference import simulator  # noqa: E402
-from neurohebb.backends.reference.build import SourceTrain, initial_weights  # noqa: E402
+from neurohebb.semantics import SourceTrain, initial_weights  # noqa: E402
 from neurohebb.ir.validate import size  # noqa: E402
 
 
 @numba.njit(cache=True, nogil=True)
 def lif_step(u, v, I, bias, rl, kdu, kdv, vth, v_reset, R, out):
-    """The IR's LIF step (same operation order as simulator._LIFPop.step);
+    """The IR's LIF step (same operation order as float_model._LIFPop.step);
     kdu = 1 - du and kdv = 1 - dv, computed in the run's dtype."""
     n = u.shape[0]
     nspk = 0

@@ -1,4 +1,4 @@
-"""``compile(network, backend, hardware)``: validate, expand rules, quantize,
+"""``compile(network, hardware)``: validate, expand rules, quantize,
 check capacity, and return the program with its report (design.md section 3).
 
 The choices (all reported, all in docs/hardware.md):
@@ -32,10 +32,10 @@ from ..ir.validate import SOURCE_TYPES, validate
 from .capacity import check_capacity
 from .program import (FixedProgram, FloatProgram, LifMap, ProjectionProgram, TagMap, ThirdFactorMap, TraceMap,
                       WeightMap)
+from ..semantics import modulator_max_abs
 from .report import CompileReport
 from .rules import _coeff_terms, approximate_functions, choose_impulses, exact_scale, lower_rule
 
-BACKENDS = ("reference",)
 
 DEFAULTS = dict(
     compensate_product_shift=True,  # add the engine's product shift to each exponent (False only for tests)
@@ -50,9 +50,11 @@ DEFAULTS = dict(
 )
 
 
-def compile_network(network, backend: str = "reference", hardware="loihi2", seed=None, steps=None, **options):
+def compile_network(network, hardware="loihi2", seed=None, steps=None, **options):
     """Compile ``network`` (a Network or a path) for ``hardware`` (a config
-    name, path or :class:`~neurohebb.hardware.HardwareConfig`) and ``backend``.
+    name, path or :class:`~neurohebb.hardware.HardwareConfig`).  The program is
+    what every fixed-point executor runs (the reference's fixed model, the Lava
+    lowerings): nothing in it depends on who runs it.
 
     Returns ``(program, report)``; ``report.format()`` is the text the CLI
     prints.  Raises :class:`~neurohebb.errors.NotExpressible` (a term,
@@ -70,33 +72,31 @@ def compile_network(network, backend: str = "reference", hardware="loihi2", seed
     if unknown:
         raise TypeError(f"unknown compile option(s) {', '.join(unknown)}; known: {', '.join(DEFAULTS)}")
     opts = {**DEFAULTS, **options}
-    if backend not in BACKENDS:
-        raise UnsupportedFeature(f"compile: backend {backend!r} has no compiler yet; known: {', '.join(BACKENDS)}")
     hw = load_hardware(hardware)
     seed = network.run.seed if seed is None else int(seed)
     steps = network.run.steps if steps is None else int(steps)
-    report = CompileReport(network.name, hw.name, backend, hw.kind, seed, compensate=opts["compensate_product_shift"])
+    report = CompileReport(network.name, hw.name, hw.kind, seed, compensate=opts["compensate_product_shift"])
     if hw.kind == "float":
         dt = network.run.dtype
         if dt not in hw.float.dtypes:
             raise NotExpressible([("run.dtype", f"{dt} is not one of {hw.name}'s float types ({', '.join(hw.float.dtypes)})")],
                                  hw.name)
         report.note("", f"{hw.name}: {dt} arithmetic (relative rounding {np.finfo(dt).eps:.2g} per operation)")
-        prog = FloatProgram(network, hw, backend, dt, opts, report)
+        prog = FloatProgram(network, hw, dt, opts, report)
         return prog, report
-    return _Compiler(network, hw, backend, seed, steps, opts, report).run()
+    return _Compiler(network, hw, seed, steps, opts, report).run()
 
 
 class _Compiler:
-    def __init__(self, net, hw, backend, seed, steps, opts, report):
-        self.net, self.hw, self.backend, self.seed, self.steps, self.opts = net, hw, backend, seed, steps, opts
+    def __init__(self, net, hw, seed, steps, opts, report):
+        self.net, self.hw, self.seed, self.steps, self.opts = net, hw, seed, steps, opts
         self.report = report
         self.problems: list[tuple[str, str]] = []
         self.rules = {k: pr.rule.expand() for k, pr in net.projections.items() if pr.rule is not None}
 
     # ------------------------------------------------------------------ top
     def run(self):
-        from ..backends.reference.build import initial_weights
+        from ..semantics import initial_weights
 
         net, hw, report = self.net, self.hw, self.report
         self._check_populations()
@@ -128,16 +128,10 @@ class _Compiler:
                 raise CapacityExceeded(cap_problems, hw.name)
         for n in hw.notes:
             report.note("", n)
-        prog = FixedProgram(net, hw, self.backend, pops, projs, self.opts, report)
+        prog = FixedProgram(net, hw, pops, projs, self.opts, report)
         return prog, report
 
     # ------------------------------------------------------------------ checks
-    def _graded(self, src) -> bool:
-        if isinstance(src, S.ArraySource):
-            v = np.asarray(src.values)
-            return v.dtype.kind == "f" and not np.all((v == 0) | (v == 1))
-        return False
-
     def _check_populations(self):
         hw = self.hw
         for name, p in self.net.populations.items():
@@ -149,14 +143,14 @@ class _Compiler:
             elif p.type == "rate":
                 self.problems.append((path, f"rate neurons (graded activity) have no fixed-point model on {hw.name}; "
                                             "use LIF neurons with traces as rate estimates (x_tau, y_tau), or a float target"))
-            elif p.type in SOURCE_TYPES and self._graded(p):
+            elif p.type in SOURCE_TYPES and getattr(p, "graded", False):
                 self.problems.append((path, f"graded array activity cannot be sent as spikes on {hw.name}; give a boolean "
                                             "(spike) array, a poisson source, or use a float target"))
             elif p.type == "lif_dendritic":
                 self.problems.append((path, f"{hw.name} has no multi-compartment neuron; a lif_dendritic population "
                                             "(dendritic branches with NMDA-like plateaus) runs on the reference "
                                             "backend in float only"))
-            elif p.type == "lif" and p.prescribed is not None and self._graded(p.prescribed):
+            elif p.type == "lif" and p.prescribed is not None and getattr(p.prescribed, "graded", False):
                 self.problems.append((f"{path}.prescribed", "a graded prescribed activity cannot be sent as spikes"))
             elif p.type == "lif" and p.prescribed is None:
                 if p.refractory and not hw.neuron.refractory:
@@ -601,43 +595,14 @@ def _rule_row(k, hp, pp):
 
 
 def modulator_max(net, name, steps) -> float:
-    """Largest |r| of a modulator over ``steps`` steps (exact for every type but
-    ``population``, for which it is the bound for spiking populations)."""
-    spec = net.modulators[name]
-    decay = math.exp(-1.0 / spec.tau) if spec.tau > 0 else 0.0
-    if spec.type == "population":
-        m = max(abs(spec.gain * (a - spec.baseline)) for a in (0.0, 1.0))
-        return m / (1 - decay) if decay else m
-    t = np.arange(steps)
-    if spec.type == "constant":
-        s = np.full(steps, spec.value, float)
-    elif spec.type == "array":
-        v = np.asarray(spec.values, float)
-        if spec.repeat:
-            s = v[t % v.shape[0]]
-        else:
-            s = np.zeros((steps,) + v.shape[1:])
-            s[: min(steps, v.shape[0])] = v[:steps]
-    elif spec.type == "pulses":
-        s = np.zeros(steps)
-        for t0 in spec.times:
-            s[t0: t0 + spec.width] = spec.amplitude
-    elif spec.type == "sine":
-        s = spec.offset + spec.amplitude * np.sin(2 * np.pi * t / spec.period + spec.phase)
-    elif spec.type == "step":
-        s = np.where(t < spec.at, spec.before, spec.after).astype(float)
-    else:  # pragma: no cover
-        raise AssertionError(spec.type)
-    if decay:
-        from scipy.signal import lfilter
-
-        s = lfilter([1.0], [1.0, -decay], s, axis=0)
-    return float(np.abs(s).max()) if s.size else 0.0
+    """Largest |r| of modulator ``name`` over ``steps`` steps
+    (:meth:`neurohebb.semantics.Modulator.max_abs`)."""
+    return modulator_max_abs(net.modulators[name], steps)
 
 
-def compile_file(path, hardware="loihi2", backend="reference", **options):
+def compile_file(path, hardware="loihi2", **options):
     """``compile`` for a document path (what ``neurohebb compile FILE`` calls)."""
-    return compile_network(Path(path), backend=backend, hardware=hardware, **options)
+    return compile_network(Path(path), hardware=hardware, **options)
 
 
 __all__ = ["compile_network", "compile_file", "effective_rule", "effective_network", "modulator_max", "DEFAULTS"]

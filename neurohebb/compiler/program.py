@@ -257,7 +257,6 @@ class FixedProgram:
 
     network: object
     hardware: object
-    backend: str
     populations: dict  # name -> LifMap (LIF, simulated) or None (sources, prescribed)
     projections: dict  # name -> ProjectionProgram
     options: dict
@@ -271,7 +270,6 @@ class FloatProgram:
 
     network: object
     hardware: object
-    backend: str
     dtype: str
     options: dict
     report: object = None

@@ -55,7 +55,6 @@ class CapacityRow:
 class CompileReport:
     network: str
     hardware: str
-    backend: str
     kind: str
     seed: int = 0
     quantized: list = field(default_factory=list)
@@ -120,7 +119,7 @@ class CompileReport:
     # ---------------------------------------------------------------- text
     def format(self) -> str:
         out = [f"compile report: {self.network or 'network'} -> {self.hardware} "
-               f"(backend {self.backend}, {self.kind} point; initial weights of seed {self.seed})"]
+               f"({self.kind} point; initial weights of seed {self.seed})"]
         if self.kind == "float":
             out.append("float target: nothing is quantized.")
         if self.mappings:

@@ -1,7 +1,7 @@
 """Pieces shared by the IR schema and the rule templates."""
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator, WithJsonSchema
@@ -12,6 +12,9 @@ class Model(BaseModel):
     """Base of every IR node: parameters only, unknown fields are an error."""
 
     model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True, validate_assignment=True)
+
+    #: populations: True for the source types (spike_times, poisson, array)
+    is_source: ClassVar[bool] = False
 
 
 def _array_in(v: Any):

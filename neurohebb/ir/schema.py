@@ -21,9 +21,12 @@ One step ``t`` of a network, in order:
 """
 from __future__ import annotations
 
-import re
-from typing import Any, Dict, List, Literal, Optional, Tuple, Union
+import math
 
+import re
+from typing import Any, ClassVar, Dict, List, Literal, Optional, Tuple, Union
+
+import numpy as np
 from pydantic import Field, field_validator, model_validator
 from typing_extensions import Annotated
 
@@ -38,6 +41,7 @@ NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 class SpikeTimes(Model):
     """Explicit spikes: neuron ``k`` emits a spike at each step in ``times[k]``."""
 
+    is_source: ClassVar[bool] = True  # emits a prescribed train; has no state or input
     type: Literal["spike_times"] = "spike_times"
     n: Optional[PosInt] = None
     times: List[List[NonNegInt]]
@@ -50,6 +54,7 @@ class Poisson(Model):
     (steps, n); a shorter schedule repeats.
     """
 
+    is_source: ClassVar[bool] = True  # emits a prescribed train; has no state or input
     type: Literal["poisson"] = "poisson"
     n: Optional[PosInt] = None
     rates: Array
@@ -60,10 +65,17 @@ class ArraySource(Model):
     activity (rate inputs).  ``repeat`` cycles a shorter array; without it the
     array must cover every step."""
 
+    is_source: ClassVar[bool] = True  # emits a prescribed train; has no state or input
     type: Literal["array"] = "array"
     n: Optional[PosInt] = None
     values: Array
     repeat: bool = False
+
+    @property
+    def graded(self) -> bool:
+        """True when the activity carries values (anything but 0 and 1), not spikes."""
+        v = np.asarray(self.values)
+        return bool(v.size) and not bool(np.all((v == 0) | (v == 1)))
 
 
 Source = Annotated[Union[SpikeTimes, Poisson, ArraySource], Field(discriminator="type")]
@@ -180,6 +192,9 @@ class External(Model):
 
 Population = Annotated[Union[SpikeTimes, Poisson, ArraySource, LIF, Rate, LIFDendritic, External],
                        Field(discriminator="type")]
+
+#: the population types that are sources (``is_source``)
+SOURCE_TYPES = ("spike_times", "poisson", "array")
 
 
 # ----------------------------------------------------------------- weights
@@ -335,6 +350,11 @@ class _ModBase(Model):
 
     scope: Literal["global", "per_post"] = "global"
     tau: float = Field(0.0, ge=0)
+
+    @property
+    def decay(self) -> float:
+        """``exp(-1/tau)``, 0 for ``tau`` = 0 (no memory)."""
+        return math.exp(-1.0 / self.tau) if self.tau > 0 else 0.0
 
 
 class ModArray(_ModBase):

@@ -9,8 +9,7 @@ import numpy as np
 
 from ..errors import NetworkError, known
 from . import schema as S
-
-SOURCE_TYPES = ("spike_times", "poisson", "array")
+from .schema import SOURCE_TYPES  # noqa: F401  (re-exported)
 
 
 def source_size(src) -> int | None:

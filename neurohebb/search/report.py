@@ -93,7 +93,7 @@ def lava_equivalence(spec, rule, steps) -> dict:
     ref = backends.get("reference")
     lava = backends.get("lava")
     for prec in ("fixed", "float"):
-        a = ref.run(net, precision=prec, steps=steps, progress=None, parallel=False)
+        a = ref.run(net, precision=prec, steps=steps, progress=None, threads=1)
         b = lava.run(net, precision=prec, steps=steps, progress=None)
         same_w = all(np.array_equal(a.weights[k], b.weights[k]) for k in a.weights)
         same_s = all(np.array_equal(np.asarray(a.spikes[k]), np.asarray(b.spikes[k])) for k in a.spikes if k in b.spikes)

@@ -54,9 +54,9 @@ def check_supported(net, precision: str) -> list[tuple[str, str]]:
                                    "sees graded activity only through graded spikes, not modelled here)"))
         elif p.type == "lif_dendritic":
             problems.append((path, DENDRITIC))
-        elif p.type == "array" and _graded(p):
+        elif p.type == "array" and p.graded:
             problems.append((path, "a graded (non-0/1) array source cannot be sent as spikes"))
-        elif p.type == "lif" and p.prescribed is not None and p.prescribed.type == "array" and _graded(p.prescribed):
+        elif p.type == "lif" and p.prescribed is not None and p.prescribed.type == "array" and p.prescribed.graded:
             problems.append((f"{path}.prescribed", "a graded prescribed activity cannot be sent as spikes"))
     three_f: dict[str, list[str]] = {}
     for name, pr in net.projections.items():
@@ -120,12 +120,6 @@ def float_expressibility(net, hardware="loihi2") -> list[tuple[str, str]]:
                 if bad:
                     problems.append((where, f"product {p}: {bad}"))
     return problems
-
-
-def _graded(src) -> bool:
-    """Anything but 0/1 (a spike carries no value on this backend)."""
-    v = np.asarray(src.values)
-    return not np.all((v == 0) | (v == 1))
 
 
 # ============================================================================ float rules

@@ -12,8 +12,7 @@ import numpy as np
 from ...errors import BackendUnavailable, UnsupportedFeature
 from ...ir.validate import SOURCE_TYPES, size, validate
 from ...result import ProbeData, Result
-from ..reference.build import SourceTrain, initial_weights
-from ..reference.fixed import derived_seeds
+from ...semantics import Modulator, SourceTrain, derived_seeds, initial_weights
 from . import lowering as L
 from ._lava_import import board_available, import_lava
 
@@ -79,7 +78,7 @@ def run(network, precision="float", seed=None, steps=None, progress=None, board=
 
     if precision == "fixed":
         # the compiler first: whatever it refuses for Loihi is refused with its message
-        program, creport = compile_network(network, backend="reference", hardware=hardware, seed=seed, steps=steps,
+        program, creport = compile_network(network, hardware=hardware, seed=seed, steps=steps,
                                            **compile_options)
     else:
         bad = L.float_expressibility(network, hardware)
@@ -90,7 +89,7 @@ def run(network, precision="float", seed=None, steps=None, progress=None, board=
         raise UnsupportedFeature("lava backend cannot run this network:\n  " +
                                  "\n  ".join(f"{p}: {m}" for p, m in problems))
     if precision == "float":
-        program, creport = compile_network(network, backend="reference", hardware="cpu", seed=seed, steps=steps)
+        program, creport = compile_network(network, hardware="cpu", seed=seed, steps=steps)
     plan = _plan(network, program, precision, seed, steps, rounding)
     t_plan = time.perf_counter() - t0
     show = sys.stderr.isatty() if progress is None else bool(progress)
@@ -236,14 +235,9 @@ def _plan_float_rule(jp, rule, slot):
 
 def _plan_third_factor(net, post: L.PopPlan, jp, rule, slot, program, precision, steps):
     """The post neuron computes the rule's post traces and puts r in its slot."""
-    from ..reference.simulator import _Mod
-
     post.needs_neuron = True
     mname = rule.modulator
-    mod = _Mod(mname, net.modulators[mname], steps, np.float64, None)
-    r = np.zeros((steps, post.n))
-    for t in range(steps):
-        r[t] = np.broadcast_to(np.asarray(mod.step(t, None), float), (post.n,))
+    r = Modulator(mname, net.modulators[mname], np.float64).series(steps, post.n)
     rows = []
     if precision == "fixed":
         cp = program.projections[jp.name]
@@ -468,11 +462,9 @@ def _probe_data(net, pb, times, plan, program, out, precision, conv_w, mods, ste
         return raw / cp.traces[pb.var].scale
     # modulator: the reference's own code on the host
     if pb.target not in mods:
-        from ..reference.simulator import _Mod
-
-        m = _Mod(pb.target, net.modulators[pb.target], steps, np.float64, None)
-        mods[pb.target] = [np.asarray(m.step(t, None), float).copy() for t in range(steps)] \
-            if net.modulators[pb.target].type != "population" else None
+        spec = net.modulators[pb.target]
+        mods[pb.target] = (Modulator(pb.target, spec, np.float64).series(steps) if spec.type != "population"
+                           else None)
     if mods[pb.target] is None:
         raise UnsupportedFeature(f"probes: modulator {pb.target!r} is a population modulator (not lowered to Lava)")
     return np.asarray([mods[pb.target][int(t)] for t in times])

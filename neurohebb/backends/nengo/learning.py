@@ -186,7 +186,7 @@ class SimIRRule(Operator):
         nonlocal_vars = rule.nonlocal_vars()
         noise_rng = None
         if "xi" in nonlocal_vars:
-            from ..reference.build import rng_for
+            from ...semantics import rng_for
 
             noise_rng = rng_for(*rt.__dict__["noise_key"])
         extra = {}

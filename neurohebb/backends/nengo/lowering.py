@@ -43,7 +43,7 @@ import numpy as np
 
 from ...errors import UnsupportedFeature
 from ...ir.validate import size, validate
-from ..reference.build import SourceTrain, initial_weights
+from ...semantics import SourceTrain, initial_weights
 from .learning import IRRule
 from .neurons import IRLIF, IRRate, Prescribed, Relay
 from ...externals import bind, check_activity

@@ -1,6 +1,6 @@
 """Nengo processes of the lowering: the axonal delay line, source trains and
 modulators.  Sources and modulators reuse the reference backend's own code
-(``SourceTrain``, ``_Mod``) so a seed gives the same trains and third factors."""
+(:mod:`neurohebb.semantics`: ``SourceTrain``, ``Modulator``) so a seed gives the same trains and third factors."""
 from __future__ import annotations
 
 import numpy as np
@@ -9,7 +9,7 @@ from nengo.processes import Process
 from nengo.rc import rc
 from nengo.synapses import Synapse
 
-from ..reference.build import SourceTrain
+from ...semantics import Modulator, SourceTrain
 
 
 def step_index(t, dt):
@@ -84,7 +84,7 @@ class SourceProcess(Process):
 
 class ModulatorProcess(Process):
     """A modulator's third factor ``r[t]``, computed by the reference backend's
-    own modulator class.  For a ``population`` modulator the node's input is
+    shared modulator class.  For a ``population`` modulator the node's input is
     that population's activity, delayed one step by the lowering, i.e. the
     ``a_P[t-1]`` the IR asks for."""
 
@@ -98,9 +98,7 @@ class ModulatorProcess(Process):
         self.dtype_name = str(np.dtype(dtype))
 
     def make_step(self, shape_in, shape_out, dt, rng, state):
-        from ..reference.simulator import _Mod
-
-        mod = _Mod(self.name, self.spec, 0, np.dtype(self.dtype_name), None)
+        mod = Modulator(self.name, self.spec, np.dtype(self.dtype_name))
         pop = getattr(self.spec, "population", None)
         size = shape_out[0]
 

@@ -32,19 +32,13 @@ traces, once for rounding), so a run with Lava's seeds reproduces Lava.
 """
 from __future__ import annotations
 
-import sys
-import time
-
 import numpy as np
-from tqdm import tqdm
 
 from ...errors import UnsupportedFeature
 from ...ir import schema as S
 from ...ir.validate import size
-from ...result import ProbeData, Result
 from . import fixed_kernels as fk
-from .build import SourceTrain, initial_weights, rng_for
-from .simulator import NAME, _Mod
+from ...semantics import Modulator, SourceTrain, derived_seeds, initial_weights
 
 PRE_ROWS = {"x1": 0, "x2": 1}
 POST_ROWS = {"y1": 0, "y2": 1, "y3": 2}
@@ -108,12 +102,6 @@ class LavaStreams:
     def rounding(self, k):
         _, RR, _, ir = self.block(k)
         return RR[ir]
-
-
-def derived_seeds(seed: int, name: str) -> tuple[int, int]:
-    """(trace seed, rounding seed) of a projection for a run seed."""
-    g = rng_for(seed, f"fixed:{name}")
-    return int(g.integers(0, 2**31 - 8)), int(g.integers(0, 2**31 - 8))
 
 
 # ----------------------------------------------------------------- plastic synapses
@@ -264,6 +252,8 @@ class FixedSynapses:
 
 # ----------------------------------------------------------------- populations
 class _FxPop:
+    spiking = True  # every fixed-point population emits spikes (0/1)
+
     def __init__(self, name, n):
         self.name, self.n = name, n
         self.input = np.zeros(n, np.int64)
@@ -276,7 +266,7 @@ class _FxSource(_FxPop):
         self.train = train
         self.binary = not isinstance(train.src, S.ArraySource)  # poisson and spike_times emit exactly 0 or 1
 
-    def step(self, t, row):
+    def emit(self, t, row):
         if self.binary:
             np.copyto(row, self.train.at(t), casting="unsafe")
         else:
@@ -296,161 +286,167 @@ class _FxLIF(_FxPop):
         self.args = (lm.du + lm.du_offset, lm.dv + lm.dv_offset, lm.decay_bits, lm.activation_shift)
         self.wrap = lm.u_overflow == "wrap"
 
-    def step(self, t, row):
+    def emit(self, t, row):
         lm = self.lm
         du, dv, db, sh = self.args
         fk.lif_step(self.u, self.v, self.input, du, dv, db, sh, self.bias, self.vth_eff, lm.v_reset,
                     self.refrac_left, lm.refractory, self.smax, self.wrap, row, self.counts)
 
 
+class _FxProj:
+    """A projection in fixed point: static (integer weights ``Wst``) or plastic
+    (``syn``, a :class:`FixedSynapses`)."""
+
+    def __init__(self, name, pp, spec, syn, Wst, npost):
+        self.name, self.pp, self.spec, self.syn, self.Wst = name, pp, spec, syn, Wst
+        self.pre_name, self.post_name, self.delay = spec.pre, spec.post, spec.delay
+        self.modulator = spec.rule.modulator if spec.rule is not None else None
+        self.wexp = pp.weights.weight_exp
+        self.tmp = np.zeros(npost, np.int64)
+        self.plastic = syn is not None
+
+    @property
+    def W(self):
+        return self.syn.W if self.syn is not None else self.Wst
+
+    def step(self, t, x_arr, x_next, y, r, target):
+        if not self.plastic:
+            fk.static_forward(self.W, x_next, target, self.tmp, self.wexp)
+        else:
+            self.syn.fused(t + 1, x_arr, y, r, x_next, target, self.wexp)
+
+
+# ----------------------------------------------------------------- the model
+class FixedModel:
+    """A compiled :class:`~neurohebb.compiler.FixedProgram` instantiated in
+    integers for the engine.  ``seeds``: optional ``{projection: (trace_seed,
+    round_seed)}`` (default: derived from the run seed)."""
+
+    precision = "fixed"
+    desc_suffix = " (fixed)"
+    buffer_dtype = input_dtype = np.dtype(np.int64)
+
+    def __init__(self, program, seed, parallel=True, seeds=None):
+        if getattr(program, "kind", None) != "fixed":
+            raise UnsupportedFeature("the fixed-point model needs a fixed-point program (compile for a fixed target)")
+        self.program = program
+        self.network = net = program.network
+        self.hw = hw = program.hardware
+        self.seed = seed
+        rs = net.run
+        pops = {}
+        self.trains = []
+        for name, spec in net.populations.items():
+            n = size(net, name)
+            if spec.is_source:
+                train = SourceTrain(spec, n, rs.dt, seed, f"source:{name}", np.float64)
+                self.trains.append((train, f"populations.{name}"))
+                pops[name] = _FxSource(name, n, train)
+            elif spec.prescribed is not None:
+                train = SourceTrain(spec.prescribed, n, rs.dt, seed, f"source:{name}", np.float64)
+                self.trains.append((train, f"populations.{name}.prescribed"))
+                pops[name] = _FxSource(name, n, train)
+            else:
+                pops[name] = _FxLIF(name, n, program.populations[name])
+        self.populations = pops
+        self.projs = {}
+        self.init_w, self.clipped0 = {}, {}
+        for name, spec in net.projections.items():
+            pp = program.projections[name]
+            Wf, mask = initial_weights(net, name, seed, np.float64)
+            Wi = pp.weights.quantize(Wf)
+            if mask is not None:
+                Wi = np.where(mask, Wi, 0).astype(np.int32)
+            back = pp.weights.dequantize(Wi)
+            self.clipped0[name] = int(np.sum(np.abs(back - Wf) > pp.weights.max_roundtrip_error * (1 + 1e-9)))
+            self.init_w[name] = back
+            npre, npost = pops[spec.pre].n, pops[spec.post].n
+            syn = None
+            if pp.plastic:
+                ts, rsd = (seeds or {}).get(name) or derived_seeds(seed, name)
+                syn = FixedSynapses(pp, hw, Wi, mask, npre, npost, ts, rsd, parallel)
+            self.projs[name] = _FxProj(name, pp, spec, syn, Wi if syn is None else None, npost)
+        self.projections = list(self.projs.values())
+        self.modulators = {name: Modulator(name, spec, np.float64) for name, spec in net.modulators.items()}
+        self.modulators_read_activity = any(m.type == "population" for m in net.modulators.values())
+
+    def check_horizon(self, steps):
+        for train, path in self.trains:
+            train.check_steps(steps, path)
+
+    def begin_step(self, t, engine):
+        pass
+
+    def before_projections(self, t, engine):
+        pass
+
+    def probe_value(self, pb, t, engine):
+        if pb.target in self.populations:
+            p = self.populations[pb.target]
+            if pb.var in ("spikes", "output"):
+                return engine.buf[pb.target][t % engine.depth[pb.target]].astype(float)
+            lm = self.program.populations.get(pb.target)
+            if pb.var == "input":
+                return p.input / lm.K if lm is not None else p.input.astype(float)
+            return getattr(p, pb.var) / lm.v_scale
+        if pb.target in self.projs:
+            pr = self.projs[pb.target]
+            pp, syn = pr.pp, pr.syn
+            if pb.var == "weights":
+                return pp.weights.dequantize(pr.W)
+            if pb.var == "e":
+                return syn.E * pp.tag.scale
+            if pb.var in syn.xnames:
+                return syn.X[syn.xnames.index(pb.var)] / pp.traces[pb.var].scale
+            return syn.Y[syn.ynames.index(pb.var)] / pp.traces[pb.var].scale
+        return np.asarray(self.modulators[pb.target].r, float)
+
+    def finish(self, res):
+        sat, ints = {}, {}
+        res.weights = {}
+        for name, pr in self.projs.items():
+            res.weights[name] = pr.pp.weights.dequantize(pr.W)
+            ints[name] = pr.W.copy()
+            if pr.syn is not None:
+                sat[name] = pr.syn.saturation()
+                sat[name]["initial_weights_clipped"] = self.clipped0[name]
+        res.initial_weights = {name: W.copy() for name, W in self.init_w.items()}
+        res.report = {
+            "hardware": self.hw.name,
+            "compile": self.program.report,
+            "saturation": sat,
+            "neurons": {name: {"u_wraps": int(p.counts[0]), "v_saturations": int(p.counts[1])}
+                        for name, p in self.populations.items() if isinstance(p, _FxLIF)},
+            "lsb": {name: pr.pp.weights.scale for name, pr in self.projs.items()},
+            "integer_weights": ints,
+        }
+
+
 # ----------------------------------------------------------------- run
-def run_fixed(network, seed=None, steps=None, progress=None, parallel=True, hardware="loihi2", **options):
-    """Compile ``network`` for ``hardware`` and run it in fixed point."""
+def compile_for(network, hardware="loihi2", seed=None, steps=None, **options):
+    """The fixed-point program of ``network`` for ``hardware``."""
     from ...compiler import compile_network
 
-    program, _ = compile_network(network, backend="reference", hardware=hardware, seed=seed, steps=steps, **options)
-    return run_program(program, seed=seed, steps=steps, progress=progress, parallel=parallel)
+    program, _ = compile_network(network, hardware=hardware, seed=seed, steps=steps, **options)
+    return program
+
+
+def run_fixed(network, seed=None, steps=None, progress=None, parallel=True, hardware="loihi2", **options):
+    """Compile ``network`` for ``hardware`` and run it in fixed point."""
+    return run_program(compile_for(network, hardware, seed, steps, **options), seed=seed, steps=steps,
+                       progress=progress, parallel=parallel)
 
 
 def run_program(program, seed=None, steps=None, progress=None, parallel=True, seeds=None):
     """Run a compiled :class:`~neurohebb.compiler.FixedProgram`.  ``seeds``:
     optional ``{projection: (trace_seed, round_seed)}`` (default: derived from
     the run seed)."""
+    from .engine import Engine
+
     if getattr(program, "kind", None) != "fixed":
         raise UnsupportedFeature("run_program needs a fixed-point program (compile for a fixed target)")
-    net, hw = program.network, program.hardware
-    rs = net.run
+    rs = program.network.run
     seed = rs.seed if seed is None else int(seed)
-    steps = rs.steps if steps is None else int(steps)
-    t_start = time.perf_counter()
-    pops = {}
-    for name, spec in net.populations.items():
-        n = size(net, name)
-        if spec.type in ("spike_times", "poisson", "array"):
-            train = SourceTrain(spec, n, rs.dt, seed, f"source:{name}", np.float64)
-            train.check_steps(steps, f"populations.{name}")
-            pops[name] = _FxSource(name, n, train)
-        elif spec.prescribed is not None:
-            train = SourceTrain(spec.prescribed, n, rs.dt, seed, f"source:{name}", np.float64)
-            train.check_steps(steps, f"populations.{name}.prescribed")
-            pops[name] = _FxSource(name, n, train)
-        else:
-            pops[name] = _FxLIF(name, n, program.populations[name])
-
-    projs = {}
-    init_w, clipped0 = {}, {}
-    for name, spec in net.projections.items():
-        pp = program.projections[name]
-        Wf, mask = initial_weights(net, name, seed, np.float64)
-        Wi = pp.weights.quantize(Wf)
-        if mask is not None:
-            Wi = np.where(mask, Wi, 0).astype(np.int32)
-        back = pp.weights.dequantize(Wi)
-        clipped0[name] = int(np.sum(np.abs(back - Wf) > pp.weights.max_roundtrip_error * (1 + 1e-9)))
-        init_w[name] = back
-        npre, npost = pops[spec.pre].n, pops[spec.post].n
-        if pp.plastic:
-            ts, rsd = (seeds or {}).get(name) or derived_seeds(seed, name)
-            syn = FixedSynapses(pp, hw, Wi, mask, npre, npost, ts, rsd, parallel)
-        else:
-            syn = None
-        projs[name] = (pp, spec, syn, Wi if syn is None else None)
-    rule_of = {name: net.projections[name].rule for name in net.projections}
-    mods = {name: _Mod(name, spec, steps, np.float64, pops) for name, spec in net.modulators.items()}
-
-    # ring buffers: H[pop][t % depth] is the output of step t (rows of steps < 0 stay 0)
-    depth = {name: 2 for name in pops}
-    for name, spec in net.projections.items():
-        depth[spec.pre] = max(depth[spec.pre], spec.delay + 2)
-    H = {name: np.zeros((depth[name], pops[name].n), np.int64) for name in pops}
-    record = {name: np.zeros((steps, p.n), bool) for name, p in pops.items()}
-    probes = [(pname, pb, [], []) for pname, pb in net.probes.items()]
-    next_input = {name: np.zeros(p.n, np.int64) for name, p in pops.items()}
-    need_prev = any(m.type == "population" for m in net.modulators.values())
-    mod_items = list(mods.items())
-    plan = []
-    for name, (pp, spec, syn, Wst) in projs.items():
-        rr = rule_of[name]
-        plan.append((syn, Wst, H[spec.pre], depth[spec.pre], spec.delay, H[spec.post], depth[spec.post],
-                     spec.post, rr.modulator if rr is not None else None, pp.weights.weight_exp,
-                     np.zeros(pops[spec.post].n, np.int64)))
-    pop_items = [(name, p, H[name], depth[name], record[name]) for name, p in pops.items()]
-    show = sys.stderr.isatty() if progress is None else progress
-    bar = tqdm(total=steps, disable=not show, desc=(net.name or "run") + " (fixed)", unit="step", mininterval=0.5)
-    r_now = {}
-    for t in range(steps):
-        for name, p, h, d, rec in pop_items:
-            p.input, next_input[name] = next_input[name], p.input
-            next_input[name][:] = 0
-        for name, p, h, d, rec in pop_items:
-            row = h[t % d]
-            p.step(t, row)
-            rec[t] = row
-        if mod_items:
-            prev = {name: H[name][(t - 1) % depth[name]] for name in pops} if need_prev else None
-            for mname, m in mod_items:
-                r_now[mname] = m.step(t, prev)
-        for syn, Wst, hpre, dpre, delay, hpost, dpost, post, mod, wexp, tmp in plan:
-            xnext = hpre[(t - delay) % dpre]
-            target = next_input[post]
-            if syn is None:
-                fk.static_forward(Wst, xnext, target, tmp, wexp)
-            else:
-                x = hpre[(t - delay - 1) % dpre]
-                syn.fused(t + 1, x, hpost[t % dpost], r_now.get(mod) if mod else None, xnext, target, wexp)
-        for pname, pb, times, data in probes:
-            if t % pb.every:
-                continue
-            times.append(t)
-            data.append(_probe(pb, pops, projs, mods, H, depth, t, program).copy())
-        if show and (t % 100 == 99 or t == steps - 1):
-            bar.update(t + 1 - bar.n)
-    bar.close()
-
-    res = Result(net.name, NAME, "fixed", seed, steps, rs.dt)
-    res.spikes = {name: record[name] for name, p in pops.items()}
-    res.weights = {}
-    sat, ints = {}, {}
-    for name, (pp, spec, syn, Wst) in projs.items():
-        Wi = syn.W if syn is not None else Wst
-        res.weights[name] = pp.weights.dequantize(Wi)
-        ints[name] = Wi.copy()
-        if syn is not None:
-            sat[name] = syn.saturation()
-            sat[name]["initial_weights_clipped"] = clipped0[name]
-    res.initial_weights = init_w
-    for pname, pb, times, data in probes:
-        res.probes[pname] = ProbeData(pb.target, pb.var, np.asarray(times, np.int64),
-                                      np.asarray(data) if data else np.zeros((0,)))
-    res.report = {
-        "hardware": hw.name,
-        "compile": program.report,
-        "saturation": sat,
-        "neurons": {name: {"u_wraps": int(p.counts[0]), "v_saturations": int(p.counts[1])}
-                    for name, p in pops.items() if isinstance(p, _FxLIF)},
-        "lsb": {name: pp.weights.scale for name, (pp, *_rest) in projs.items()},
-        "integer_weights": ints,
-    }
-    res.wall_time = time.perf_counter() - t_start
-    return res
-
-
-def _probe(pb, pops, projs, mods, H, depth, t, program):
-    if pb.target in pops:
-        p = pops[pb.target]
-        if pb.var in ("spikes", "output"):
-            return H[pb.target][t % depth[pb.target]].astype(float)
-        lm = program.populations.get(pb.target)
-        if pb.var == "input":
-            return p.input / lm.K if lm is not None else p.input.astype(float)
-        return getattr(p, pb.var) / lm.v_scale
-    if pb.target in projs:
-        pp, spec, syn, Wst = projs[pb.target]
-        if pb.var == "weights":
-            return pp.weights.dequantize(syn.W if syn is not None else Wst)
-        if pb.var == "e":
-            return syn.E * pp.tag.scale
-        if pb.var in syn.xnames:
-            return syn.X[syn.xnames.index(pb.var)] / pp.traces[pb.var].scale
-        return syn.Y[syn.ynames.index(pb.var)] / pp.traces[pb.var].scale
-    return np.asarray(mods[pb.target].r, float)
+    eng = Engine(FixedModel(program, seed, parallel=parallel, seeds=seeds))
+    eng.run(rs.steps if steps is None else int(steps), progress=progress)
+    return eng.result()

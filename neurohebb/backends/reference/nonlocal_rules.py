@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from ... import nonlinearities
-from .build import rng_for
+from ...semantics import rng_for
 
 
 def setup(projs, seed):

@@ -1,22 +1,15 @@
-"""Instantiate an IR network's arrays: weights, masks, source trains.
+"""Connectivity and initial weights of a projection, drawn from the run seed.
 
-Random draws come from one ``numpy.random.Generator`` per named object, seeded
-from ``(seed, crc32(kind:name))``, so results do not depend on dict order and
-one object's draws do not shift another's.
+Every backend builds its synapses from these functions, so a document and a
+seed give the same (post, pre) weights and mask everywhere.
 """
 from __future__ import annotations
 
-import zlib
-
 import numpy as np
 
-from ...errors import NetworkError
-from ...ir import schema as S
-from ...ir.validate import size
-
-
-def rng_for(seed: int, key: str) -> np.random.Generator:
-    return np.random.default_rng(np.random.SeedSequence(entropy=seed, spawn_key=(zlib.crc32(key.encode()),)))
+from ..errors import NetworkError
+from ..ir.validate import size
+from .seeds import rng_for
 
 
 def _grid_centres(pre_shape, post_shape):
@@ -54,7 +47,7 @@ def connectivity_mask(net, name, seed) -> np.ndarray | None:
         return rng.random((npost, npre)) < c.p_max * np.exp(-d2 / (2 * c.sigma**2))
     if c.type == "mask":
         return np.asarray(c.values).astype(bool)
-    raise AssertionError(c.type)
+    raise NetworkError([(f"projections.{name}.connectivity.type", f"unknown connectivity {c.type!r}")])
 
 
 def initial_weights(net, name, seed, dtype) -> tuple[np.ndarray, np.ndarray | None]:
@@ -75,8 +68,8 @@ def initial_weights(net, name, seed, dtype) -> tuple[np.ndarray, np.ndarray | No
             W = W + rng.normal(0.0, w.noise, shape)
     elif w.init == "array":
         W = np.array(w.values, dtype=float)
-    else:  # pragma: no cover
-        raise AssertionError(w.init)
+    else:  # the schema admits no other init
+        raise NetworkError([(f"projections.{name}.weights.init", f"unknown init {w.init!r}")])
     mask = connectivity_mask(net, name, seed)
     if mask is not None:
         W = np.where(mask, W, 0.0)
@@ -95,55 +88,3 @@ def initial_weights(net, name, seed, dtype) -> tuple[np.ndarray, np.ndarray | No
                                  f"(sign {pr.sign}, bounds {pr.bounds}); range found [{W.min():.4g}, {W.max():.4g}]. "
                                  "Choose an init within the bounds or set clip_to_bounds: true")])
     return W.astype(dtype), mask
-
-
-class SourceTrain:
-    """Activity of a source (or a prescribed population) step by step."""
-
-    CHUNK = 1024
-
-    def __init__(self, src, n, dt, seed, key, dtype):
-        self.src, self.n, self.dt, self.dtype = src, n, dt, dtype
-        self.rng = rng_for(seed, key)
-        self.graded = False
-        if isinstance(src, S.SpikeTimes):
-            self.events: dict[int, list[int]] = {}
-            for k, ts in enumerate(src.times):
-                for t in ts:
-                    self.events.setdefault(int(t), []).append(k)
-        elif isinstance(src, S.Poisson):
-            r = np.asarray(src.rates, dtype=float)
-            self.p = r * dt / 1000.0
-            self._chunk_start = -1
-            self._chunk = None
-        elif isinstance(src, S.ArraySource):
-            v = np.asarray(src.values)
-            self.graded = v.dtype.kind == "f" and not np.all((v == 0) | (v == 1))
-            self.values = v.astype(dtype)
-
-    def check_steps(self, steps, path):
-        if isinstance(self.src, S.ArraySource) and not self.src.repeat and self.values.shape[0] < steps:
-            raise NetworkError([(f"{path}.values", f"covers {self.values.shape[0]} steps but the run has {steps}; "
-                                                   "give more rows or set repeat: true")])
-
-    def at(self, t: int) -> np.ndarray:
-        src = self.src
-        if isinstance(src, S.SpikeTimes):
-            out = np.zeros(self.n, self.dtype)
-            idx = self.events.get(t)
-            if idx:
-                out[idx] = 1
-            return out
-        if isinstance(src, S.Poisson):
-            c0 = (t // self.CHUNK) * self.CHUNK
-            if c0 != self._chunk_start:
-                steps = np.arange(c0, c0 + self.CHUNK)
-                if self.p.ndim == 2:
-                    p = self.p[steps % self.p.shape[0]]
-                else:
-                    p = np.broadcast_to(self.p, (self.n,))
-                self._chunk = (self.rng.random((self.CHUNK, self.n)) < p).astype(self.dtype)
-                self._chunk_start = c0
-            return self._chunk[t - c0]
-        v = self.values
-        return v[t % v.shape[0]]

@@ -1,0 +1,42 @@
+"""The lava backend's contract object (:mod:`neurohebb.backends.base`).
+Importing this module imports lava-nc (the availability check)."""
+from __future__ import annotations
+
+from ...errors import NeurohebbError
+from ..base import Backend, reasons_of
+from . import lowering as L
+from .simulator import PRECISIONS, run
+
+
+class LavaBackend(Backend):
+    """Lava processes on ``Loihi2SimCfg`` (float, fixed point) or a board."""
+
+    name = "lava"
+    precisions = PRECISIONS
+
+    def available(self):
+        return None
+
+    def unsupported(self, network, precision="float", hardware="loihi2", **options):
+        problems = self.check_precision(precision)
+        if problems:
+            return problems
+        try:
+            if precision == "fixed":
+                from ...compiler import compile_network
+
+                compile_options = {k: v for k, v in options.items() if k not in ("board", "rounding", "readback",
+                                                                                   "externals")}
+                compile_network(network, hardware=hardware, **compile_options)
+            else:
+                problems = L.float_expressibility(network, hardware)
+        except NeurohebbError as exc:
+            return reasons_of(exc)
+        return problems or L.check_supported(network, precision)
+
+    def run(self, network, precision="float", seed=None, steps=None, progress=None, threads=None, **options):
+        # threads: Lava and Nengo choose their own (processes, numpy's BLAS)
+        return run(network, precision=precision, seed=seed, steps=steps, progress=progress, **options)
+
+
+BACKEND = LavaBackend()
