@@ -177,9 +177,9 @@ def run(ctx):
         ctx.metric(f"p_after_reversal_error_run_{lo}", p, f"  the same, after {lab} correct trials (n = {n}, "
                    "pooled over seeds)", target=("between", 0.35, 0.65) if judged else None,
                    control=pc, control_label=f"no stop-learning (n = {nc})", source=src_fusi if judged else "",
-                   pooled=True, gap="after long runs of correct trials the model's margin is at the stop-learning "
-                                    "bound and its noise flips fewer choices than chance: ~0.31 (full protocol, "
-                                    "10 seeds) instead of 0.5" if judged else "")
+                   pooled=True, gap="after long runs of correct trials the weights sit at the old map's stop-learning "
+                                    "margin, and one error's depression flips the next choice in ~31 % of cases "
+                                    "(full protocol, 10 seeds), not 50 %" if judged else "")
     ctx.metric("p_after_reversal_error_spread", np.nanmax(vals) - np.nanmin(vals),
                "  spread of those probabilities (small: no dependence on the run)")
     ctx.metric("p_after_any_error", s["next_any"], "P(next trial correct | any error)")
