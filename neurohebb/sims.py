@@ -224,7 +224,8 @@ class SimContext:
 
         ``gap``: for a published value this model does not reach, why (the row
         is reported as not met, and does not count against the run's
-        ``passed``); ignored when the row meets its target."""
+        ``passed``); ignored when the value reaches the target (then a
+        passing control fails the row as usual)."""
         vals = _values(value)
         mean, spread = _stats(vals)
         cvals = None if control is None else _values(control)
@@ -245,8 +246,8 @@ class SimContext:
             vok = _passes(target, mean)
             cok = _passes(target, cmean)
             ok = bool(vok and not cok)
-            if ok:
-                gap = ""          # reached after all: an ordinary met row
+            if vok:
+                gap = ""          # the value reaches the target: met, or a real failure if the control does too
         self.rows.append({"key": key, "label": label or key, "value": mean, "spread": spread, "n": len(vals),
                           "values": vals, "control": cmean, "control_spread": cspread,
                           "control_n": 0 if cvals is None else len(cvals), "control_label": control_label,

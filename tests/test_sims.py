@@ -69,9 +69,11 @@ def test_known_gap_is_reported_and_does_not_fail_the_run():
     c = _ctx()
     c.metric("g", 14.0, target=("between", 20, 40), control=80.0, source="Paper, Fig. 2", gap="too fast")
     c.metric("h", 30.0, target=("between", 20, 40), control=80.0, source="Paper, Fig. 2", gap="reached after all")
-    g, h = c.rows
+    c.metric("k", 30.0, target=("between", 20, 40), control=25.0, source="Paper, Fig. 2", gap="not a gap")
+    g, h, k = c.rows
     assert g["ok"] is False and g["gap"] == "too fast"
     assert h["ok"] is True and h["gap"] == ""
+    assert k["ok"] is False and k["gap"] == ""          # a passing control is never excused
     res = {"name": "t", "backend": "reference", "precision": "float", "short": True, "description": "d",
            "rows": c.rows, "passed": True, "wall_time": 0.0}
     text = format_result(res)
