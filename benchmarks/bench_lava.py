@@ -15,8 +15,16 @@ the results back).  For fixed point the reference is timed twice: ``run()``
 as a user calls it (it compiles the network, which loads
 ``hardware_configs/loihi2.yaml`` with PyYAML: ~7 ms per call) and
 ``run_fixed(net, hardware=<HardwareConfig loaded once>)`` (what ``compare``
-does: one config for all runs).  The issue's target is reference at least
+does: one config for all runs).  The target is the reference at least
 100x faster.
+
+``--lowerings emulate stock`` (default both): the stock lowering (Lava's own
+LIF + LearningDense + RingBuffers, what a Loihi 2 board runs; refractory
+period dropped) is timed against the reference's stock semantics
+(``semantics="stock"``), fixed point only (the network's coefficients are
+below Lava's float rule literals).  The stock graph reads its results with
+Lava's ``Var.get()`` (stock processes cannot write a file), one message per
+element, included in its time.
 
 Run from the repo root:  .venv/bin/python benchmarks/bench_lava.py [--sizes 100 1000] [--steps 1000]
 """
@@ -48,7 +56,8 @@ def parse_args(argv=None):
     p.add_argument("--steps", type=int, default=1000)
     p.add_argument("--repeats", type=int, default=3, help="timed reference runs (best reported)")
     p.add_argument("--lava-repeats", type=int, default=1, help="timed Lava runs (best reported)")
-    p.add_argument("--float", action="store_true", help="also time reference:float and lava:float")
+    p.add_argument("--float", action="store_true", help="also time reference:float and lava:float (emulate)")
+    p.add_argument("--lowerings", nargs="+", default=["emulate", "stock"], choices=["emulate", "stock"])
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--json", type=Path, help="also write the results to this JSON file")
     return p.parse_args(argv)
@@ -80,21 +89,23 @@ def best_of(fn, k):
     return best, res
 
 
-def one(n, a, precision):
+def one(n, a, precision, lowering="emulate"):
     from neurohebb.backends.reference import simulator as ref
 
     from neurohebb.backends.reference.fixed import run_fixed
     from neurohebb.hardware import load_hardware
 
     net = network(n, a.steps, a.seed)
-    ref.run(net, precision=precision, steps=min(a.steps, 50), progress=False)  # compile the kernels, untimed
-    t_ref, r = best_of(lambda: ref.run(net, precision=precision, progress=False), a.repeats)
+    sem = {"semantics": "stock"} if lowering == "stock" else {}
+    low = {"lowering": "stock", "drop_refractory": True} if lowering == "stock" else {}
+    ref.run(net, precision=precision, steps=min(a.steps, 50), progress=False, **sem)  # compile the kernels, untimed
+    t_ref, r = best_of(lambda: ref.run(net, precision=precision, progress=False, **sem), a.repeats)
     if precision == "fixed":
         hw = load_hardware("loihi2")
-        t_ref_hw, _ = best_of(lambda: run_fixed(net, hardware=hw, progress=False), a.repeats)
+        t_ref_hw, _ = best_of(lambda: run_fixed(net, hardware=hw, progress=False, **sem), a.repeats)
     else:
         t_ref_hw = t_ref
-    t_lava, lv = best_of(lambda: lava_backend.run(net, precision=precision, progress=False), a.lava_repeats)
+    t_lava, lv = best_of(lambda: lava_backend.run(net, precision=precision, progress=False, **low), a.lava_repeats)
     same_spikes = all(np.array_equal(r.spikes[k], lv.spikes[k]) for k in r.spikes)
     if precision == "fixed":
         wdiff = int(np.abs(r.report["integer_weights"]["p"].astype(np.int64)
@@ -104,8 +115,8 @@ def one(n, a, precision):
         wdiff = float(np.abs(r.weights["p"] - lv.weights["p"]).max() / np.abs(r.weights["p"]).max())
         agree = f"weights max rel. diff {wdiff:.2g}"
     lt = lv.report["timing_s"]
-    return {"n": n, "precision": precision, "steps": a.steps, "reference_s": t_ref, "lava_s": t_lava,
-            "ratio": t_lava / t_ref, "reference_preloaded_s": t_ref_hw, "ratio_preloaded": t_lava / t_ref_hw, "lava_run_s": lt["run"], "lava_build_s": lt["build"] + lt["plan"],
+    return {"n": n, "precision": precision, "lowering": lowering, "steps": a.steps, "reference_s": t_ref, "lava_s": t_lava,
+            "ratio": t_lava / t_ref, "reference_preloaded_s": t_ref_hw, "ratio_preloaded": t_lava / t_ref_hw, "lava_run_s": lt["run"], "lava_build_s": lt["build"] + lt["plan"], "lava_read_s": lt["read"],
             "lava_ms_per_step": 1000 * lt["run"] / a.steps, "reference_ms_per_step": 1000 * t_ref / a.steps,
             "identical_spikes": bool(same_spikes), "weight_diff": wdiff, "agreement": agree,
             "post_rate_hz": float(r.rates("post").mean())}
@@ -115,22 +126,23 @@ def main(argv=None):
     a = parse_args(argv)
     rows = []
     for n in a.sizes:
-        for prec in (("fixed", "float") if a.float else ("fixed",)):
-            print(f"... {n} x {n} {prec}, {a.steps} steps", flush=True)
-            rows.append(one(n, a, prec))
+        for low in a.lowerings:
+            for prec in (("fixed", "float") if a.float and low == "emulate" else ("fixed",)):
+                print(f"... {n} x {n} {prec} ({low}), {a.steps} steps", flush=True)
+                rows.append(one(n, a, prec, low))
     print()
     from importlib.metadata import version
 
     print(f"LearningDense pair STDP, {a.steps} steps (lava-nc {version('lava-nc')}, Loihi2SimCfg, one run() per "
           f"Lava run; reference: best of {a.repeats} warm runs)")
-    head = ("size", "precision", "reference run() (s)", "ref. config preloaded (s)", "lava (s)", "lava/reference",
+    head = ("size", "precision", "lowering / semantics", "reference run() (s)", "ref. config preloaded (s)", "lava (s)", "lava/reference",
             "lava run ms/step", "agreement", f">= {TARGET:g}x")
     table = [head]
     for r in rows:
         pre = f"{r['reference_preloaded_s']:.3f}" if r["precision"] == "fixed" else "-"
         ratio = f"{r['ratio']:.0f}x" + (f" ({r['ratio_preloaded']:.0f}x)" if r["precision"] == "fixed" else "")
         ok = "yes" if r["ratio"] >= TARGET else ("only preloaded" if r["ratio_preloaded"] >= TARGET else "NO")
-        table.append((f"{r['n']}x{r['n']}", r["precision"], f"{r['reference_s']:.3f}", pre, f"{r['lava_s']:.1f}",
+        table.append((f"{r['n']}x{r['n']}", r["precision"], r["lowering"], f"{r['reference_s']:.3f}", pre, f"{r['lava_s']:.1f}",
                       ratio, f"{r['lava_ms_per_step']:.2f}",
                       ("identical spikes, " if r["identical_spikes"] else "SPIKES DIFFER, ") + r["agreement"], ok))
     w = [max(len(str(row[i])) for row in table) for i in range(len(head))]

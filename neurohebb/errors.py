@@ -70,3 +70,18 @@ class CapacityExceeded(CompileError):
     """The network does not fit on the target (cores, compartments, axons, synapse memory)."""
 
     kind = "does not fit"
+
+
+class NonFiniteState(NeurohebbError):
+    """A run's state became NaN or infinite (see :mod:`neurohebb.health`).
+    ``where``: the population, projection or modulator (``populations.out``);
+    ``step``: the step at which it was detected."""
+
+    def __init__(self, message: str, where: str = "", step: int | None = None):
+        self.where, self.step = where, step
+        super().__init__(message)
+
+
+class UnitsWarning(UserWarning):
+    """A document's time step ``run.dt`` is not 1 ms, and its durations are in
+    steps (see :mod:`neurohebb.units`)."""

@@ -608,6 +608,7 @@ def _as_graph(graph):
         path = Path(graph)
         if not path.exists():
             raise NIRConversionError(f"{path}: file not found")
+        check_hdf5(path)
         try:
             return nir.read(path)
         except Exception as exc:  # h5py / nir raise many kinds
@@ -617,6 +618,62 @@ def _as_graph(graph):
                 raise NIRConversionError(f"{path}: not a readable NIR file ({type(exc).__name__}: {exc})") from None
             return g
     raise NIRConversionError(f"expected a nir.NIRGraph or a path to a .nir file; found {type(graph).__name__}")
+
+
+def check_hdf5(path, max_depth: int = 64):
+    """Refuse a .nir (HDF5) file that reads data from elsewhere: external
+    links, soft links, datasets with external storage, virtual datasets; and
+    datasets larger than half of the machine's available memory (checked from
+    their headers, before anything is read)."""
+    import h5py
+
+    from .ir.limits import machine_memory
+
+    path = Path(path)
+    budget = machine_memory()[0] // 2
+    total = 0
+    problems = []
+
+    def visit(group, prefix, depth):
+        nonlocal total
+        if depth > max_depth:
+            problems.append(f"{prefix or '/'}: groups nested deeper than {max_depth}")
+            return
+        for name in group:
+            where = f"{prefix}/{name}"
+            link = group.get(name, getlink=True)
+            if isinstance(link, h5py.ExternalLink):
+                problems.append(f"{where}: an external link to {link.filename}:{link.path} (a .nir file must hold "
+                                "its own data)")
+                continue
+            if isinstance(link, h5py.SoftLink):
+                problems.append(f"{where}: a soft link to {link.path} (not written by NIR)")
+                continue
+            obj = group.get(name)
+            if isinstance(obj, h5py.Dataset):
+                if obj.external:
+                    files = ", ".join(str(e[0]) for e in obj.external)
+                    problems.append(f"{where}: a dataset with external storage ({files}); a .nir file must hold "
+                                    "its own data")
+                elif obj.is_virtual:
+                    problems.append(f"{where}: a virtual dataset (it maps other files); a .nir file must hold its "
+                                    "own data")
+                else:
+                    total += int(obj.size or 0) * obj.dtype.itemsize
+            elif isinstance(obj, h5py.Group):
+                visit(obj, where, depth + 1)
+
+    try:
+        with h5py.File(path, "r") as f:
+            visit(f, "", 0)
+    except (OSError, ValueError, KeyError, RuntimeError) as exc:
+        raise NIRConversionError(f"{path}: not a readable NIR file (HDF5: {type(exc).__name__}: {exc})") from None
+    if problems:
+        raise NIRConversionError(f"{path}: refused: " + "; ".join(problems[:5])
+                                 + (f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""))
+    if total > budget:
+        raise NIRConversionError(f"{path}: its datasets hold {total / 2**30:.3g} GB; this machine has "
+                                 f"{2 * budget / 2**30:.3g} GB available")
 
 
 def _check_supported(graph):
@@ -1167,10 +1224,20 @@ def export_file(yaml_path, nir_path, *, method: str = "exact", time_unit: str = 
 
 
 def import_file(nir_path, yaml_path, dt: float | None = None, *, method: str | None = None,
-                time_unit: str | None = None, inputs: dict | None = None, ignore_metadata: bool = False) -> str:
-    """``neurohebb import-nir NET.nir -o NET.yaml [--dt MS]``: returns a short report."""
+                time_unit: str | None = None, inputs: dict | None = None, ignore_metadata: bool = False,
+                force: bool = False) -> str:
+    """``neurohebb import-nir NET.nir -o NET.yaml [--dt MS] [--force]``: returns
+    a short report.  An existing ``NET.yaml`` or ``NET.npz`` is not
+    overwritten unless ``force``."""
+    yaml_path = Path(yaml_path)
+    if not force:
+        existing = [p for p in (yaml_path, yaml_path.with_suffix(".npz")) if p.exists()]
+        if existing:
+            raise NIRConversionError(f"{existing[0]} exists; refusing to overwrite it (pass --force, or choose "
+                                     "another output with -o)")
+    stem = re.sub(r"[^A-Za-z0-9_.-]", "_", Path(nir_path).stem)[:100].lstrip(".-") or "imported"
     net, report = import_nir(nir_path, dt, method=method, time_unit=time_unit, inputs=inputs,
-                             ignore_metadata=ignore_metadata, name=Path(nir_path).stem)
+                             ignore_metadata=ignore_metadata, name=stem)
     path = save(net, yaml_path)
     rules = sum(p.rule is not None for p in net.projections.values())
     head = (f"wrote {path}: {_n(len(net.populations), 'population')}, {_n(len(net.projections), 'projection')} "

@@ -403,3 +403,57 @@ def format_result(result: dict) -> str:
         lines.append("plots: " + ", ".join(result["plots"]))
     lines.append(f"wall time: {result['wall_time']:.1f} s")
     return "\n".join(lines)
+
+
+def _one_seed(name, seed, kw):
+    out = kw.get("out")
+    kw = dict(kw, out=None if out is None else Path(out) / f"seed{seed}")
+    return run_sim(name, seed=seed, **kw)
+
+
+def run_sim_seeds(name, seeds, cluster=None, workers=None, progress=False, **kw) -> dict:
+    """:func:`run_sim` once per seed in ``seeds`` (plots of seed ``s`` in
+    ``<out>/seed<s>/``), on Dask when ``workers`` (local processes) or
+    ``cluster`` (a scheduler address) is given, else one after the other; the
+    results are the same either way.  Returns ``{"name", "seeds", "runs": [one
+    run_sim result per seed], "summary": [{"key", "label", "mean", "sd", "n",
+    "met", "control", "control_label", "target", "source"}], "wall_time"}``
+    (``mean``, ``sd``: over the runs' values, each itself a mean over the
+    experiment's own seeds)."""
+    from .parallel import map_tasks
+
+    seeds = [int(s) for s in seeds]
+    if not seeds:
+        raise SimError("seeds: give at least one seed")
+    load_experiment(name)  # unknown names fail here, not on a worker
+    t0 = time.perf_counter()
+    runs = map_tasks(_one_seed, [(name, s, kw) for s in seeds], cluster=cluster, workers=workers,
+                     progress=progress, desc=f"sims {name}")
+    summary = []
+    for row in runs[0]["rows"]:
+        vals = [next((r["value"] for r in res["rows"] if r["key"] == row["key"]), math.nan) for res in runs]
+        oks = [next((r["ok"] for r in res["rows"] if r["key"] == row["key"]), None) for res in runs]
+        n = len(vals)
+        mean = sum(vals) / n
+        sd = math.sqrt(sum((v - mean) ** 2 for v in vals) / (n - 1)) if n > 1 else math.nan
+        met = None if all(o is None for o in oks) else sum(bool(o) for o in oks)
+        ctl = [next((r["control"] for r in res["rows"] if r["key"] == row["key"]), None) for res in runs]
+        ctl = [c for c in ctl if c is not None]
+        summary.append({"key": row["key"], "label": row["label"], "mean": mean, "sd": sd, "n": n, "met": met,
+                        "control": sum(ctl) / len(ctl) if ctl else None, "control_label": row["control_label"],
+                        "target": row["target"], "source": row["source"]})
+    return {"name": name, "seeds": seeds, "runs": runs, "summary": summary, "wall_time": time.perf_counter() - t0}
+
+
+def format_seeds(result: dict) -> str:
+    """The text ``neurohebb sims run NAME --seeds ...`` prints: mean and sd over seeds."""
+    first = result["runs"][0]
+    head = (f"{result['name']} on {first['backend']}:{first['precision']}{' (short)' if first.get('short') else ''}"
+            f" over {len(result['seeds'])} seeds ({', '.join(map(str, result['seeds']))}): {first['description']}")
+    rows = [[r["label"], _fmt(r["mean"]), "-" if math.isnan(r["sd"]) else _fmt(r["sd"]),
+             "-" if r["control"] is None else f"{_fmt(r['control'])} [{r['control_label']}]",
+             r["target"] or "-", r["source"] or "-", "" if r["met"] is None else f"{r['met']}/{r['n']}"]
+            for r in result["summary"]]
+    return "\n".join([head, "", table(rows, ["metric", "mean", "sd", "control (mean)", "target", "source", "met"]), "",
+                      f"wall time: {result['wall_time']:.1f} s"])
+

@@ -17,7 +17,21 @@ reference backend does.
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
+
+import numpy as np
+
+from .errors import NeurohebbError
+
+
+def checkpoint_backend(path) -> str:
+    """The backend that wrote checkpoint ``path`` (from its metadata)."""
+    try:
+        with np.load(Path(path), allow_pickle=False) as z:
+            return str(json.loads(str(z["meta"]))["backend"])
+    except (OSError, ValueError, KeyError, TypeError, json.JSONDecodeError) as exc:
+        raise NeurohebbError(f"{path}: not a neurohebb checkpoint ({type(exc).__name__}: {exc})") from None
 
 
 class Simulator:
@@ -35,10 +49,10 @@ class Simulator:
     def load(cls, path, network=None, **options) -> "Simulator":
         """Resume from a checkpoint written by :meth:`save` (``network``: the
         document it must belong to; default the one stored in it)."""
-        from .backends.reference.session import Session
+        from . import backends
 
         self = cls.__new__(cls)
-        self._session = Session.load(Path(path), network=network, **options)
+        self._session = backends.get(checkpoint_backend(path)).load_session(Path(path), network=network, **options)
         return self
 
     # the session's interface

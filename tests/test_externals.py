@@ -71,7 +71,7 @@ def test_document_factory_and_round_trip(tmp_path):
     net = from_dict(doc)
     back = load(save(net, tmp_path / "loop.yaml"))
     assert to_dict(back)["populations"]["env"] == to_dict(net)["populations"]["env"]
-    a, b = nh.run(net, progress=False), nh.run(back, progress=False)
+    a, b = nh.run(net, progress=False, allow_modules=["test_externals"]), nh.run(back, progress=False, allow_modules=["test_externals"])
     np.testing.assert_array_equal(a.probes["eo"].data, b.probes["eo"].data)
     np.testing.assert_allclose(a.probes["eo"].data[:, 0], 2.0 + 0.5 * np.arange(6))
     # the second channel echoes y of the previous step
@@ -127,7 +127,7 @@ def test_bad_function_path():
     with pytest.raises(NetworkError, match="function"):
         from_dict(_doc(function="not a path"))
     with pytest.raises(NetworkError, match="cannot import module 'no_such_module_xyz'"):
-        nh.run(from_dict(_doc(function="no_such_module_xyz:f")), progress=False)
+        nh.run(from_dict(_doc(function="no_such_module_xyz:f")), progress=False, allow_modules=["no_such_module_xyz"])
 
 
 def test_projection_into_external_is_refused():

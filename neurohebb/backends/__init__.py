@@ -105,3 +105,4 @@ class _Adapter(Backend):
 register("reference", "neurohebb.backends.reference.backend")
 register("nengo", "neurohebb.backends.nengo.backend")
 register("lava", "neurohebb.backends.lava.backend")
+register("nest", "neurohebb.backends.nest.backend")

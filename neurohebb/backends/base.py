@@ -79,6 +79,9 @@ class Backend:
         raise UnsupportedFeature(f"{self.name} backend: no stateful simulator (run, continue, checkpoint); "
                                  "use neurohebb.run, or the reference backend's Simulator")
 
+    def load_session(self, path, network=None, **options):
+        raise UnsupportedFeature(f"{self.name} backend: no checkpoints")
+
     def __repr__(self):
         return f"<backend {self.name} ({', '.join(self.precisions)})>"
 

@@ -1,5 +1,5 @@
 """``compile(network, hardware)``: validate, expand rules, quantize,
-check capacity, and return the program with its report (design.md section 3).
+check capacity, and return the program with its report (docs/hardware.md).
 
 The choices (all reported, all in docs/hardware.md):
 
@@ -27,14 +27,13 @@ import numpy as np
 
 from ..errors import CapacityExceeded, NotExpressible, UnsupportedFeature
 from ..hardware import load_hardware
-from ..ir import schema as S
 from ..ir.validate import SOURCE_TYPES, validate
 from .capacity import check_capacity
 from .program import (FixedProgram, FloatProgram, LifMap, ProjectionProgram, TagMap, ThirdFactorMap, TraceMap,
                       WeightMap)
 from ..semantics import modulator_max_abs
 from .report import CompileReport
-from .rules import _coeff_terms, approximate_functions, choose_impulses, exact_scale, lower_rule
+from .rules import coeff_terms, approximate_functions, choose_impulses, exact_scale, lower_rule
 
 
 DEFAULTS = dict(
@@ -84,7 +83,13 @@ def compile_network(network, hardware="loihi2", seed=None, steps=None, **options
         report.note("", f"{hw.name}: {dt} arithmetic (relative rounding {np.finfo(dt).eps:.2g} per operation)")
         prog = FloatProgram(network, hw, dt, opts, report)
         return prog, report
-    return _Compiler(network, hw, seed, steps, opts, report).run()
+    try:
+        return _Compiler(network, hw, seed, steps, opts, report).run()
+    except (ArithmeticError, ValueError) as exc:
+        # a finite parameter whose scale the target's integers cannot hold (1e-320, 1e308, ...)
+        raise NotExpressible([("", f"a parameter lies outside the range {hw.name}'s fixed-point arithmetic can "
+                                   f"represent ({type(exc).__name__}: {exc}); bring weights, bounds, thresholds "
+                                   "and rule coefficients to moderate magnitudes")], hw.name) from None
 
 
 class _Compiler:
@@ -420,6 +425,7 @@ class _Compiler:
             rule = approximate_functions(rule, tmax, self.opts["approximation_degree"], self.report, path)
             self.rules[k] = rule
         candidates = {}
+        n_problems = len(self.problems)
         for t, spec in rule.traces.items():
             tpath = f"{path}.traces.{t}"
             if spec.impulse < 0:
@@ -437,6 +443,8 @@ class _Compiler:
             scale = (ii + fr / 2**tc.fraction_bits) / spec.impulse if spec.impulse > 0 else 1.0
             pp.traces[t] = TraceMap(t, spec.impulse, spec.tau, ii, fr, tc.fraction_bits, scale, tc.max)
             candidates[t] = list(range(max(1, d // 4), min(tc.max, 2 * d) + 1))
+        if len(self.problems) > n_problems:  # a trace the engine cannot hold: the rule cannot be lowered
+            return
         ctx = {"traces": pp.traces, "w": pp.weights, "tag": None, "r": None, "report": rep,
                "max_error": self.opts["max_coefficient_error"], "compensate": self.opts["compensate_product_shift"],
                "label": hw.title}
@@ -449,7 +457,7 @@ class _Compiler:
             # the tag's scale is continuous: make the first dw product that reads e (and not r) exact
             sub = type(rule)(tuple(p for p in rule.dw if "e" in p.vars() and "r" not in p.vars()), (), rule.traces,
                              rule.functions, rule.timing, rule.modulator, rule.template)
-            for C0, _, _, sh, _ in _coeff_terms(sub, pp.traces, ctx, lr):
+            for C0, _, _, sh, _ in coeff_terms(sub, pp.traces, ctx, lr):
                 pp.tag.scale /= exact_scale(C0, lr, sh)
                 break
             self.report.mapping(f"projections.{k}.e", f"eligibility (Lava tag t), 1 LSB = {pp.tag.scale:.6g}, range "
@@ -565,14 +573,14 @@ def _shrink_third_factor(tf, rule, ctx, lr, compensate):
 
 def _coeff_terms_r(rule, ctx, lr):
     """Coefficient terms of the products that read r (for the r scale)."""
-    from .rules import _coeff_terms
+    from .rules import coeff_terms
 
     class _R:
         pass
 
     sub = type(rule)(tuple(p for p in rule.dw if "r" in p.vars()), tuple(p for p in rule.de if "r" in p.vars()),
                      rule.traces, rule.functions, rule.timing, rule.modulator, rule.template)
-    return _coeff_terms(sub, ctx["traces"], ctx, lr)
+    return coeff_terms(sub, ctx["traces"], ctx, lr)
 
 
 def _q(path, orig, hw, value, rel, note):

@@ -66,6 +66,9 @@ class CompileReport:
     cores_available: int = 0
     notes: list = field(default_factory=list)  # (path, text)
     compensate: bool = True
+    forecast: list = field(default_factory=list)  # trace saturation forecast rows (dicts), see forecast_trace_saturation
+    lava_processes: list = field(default_factory=list)  # (name, module.Class, shape, rule) of a Lava lowering
+    departures: list = field(default_factory=list)  # dicts: what, where, detail, effect (stock lowering)
 
     # ---------------------------------------------------------------- helpers
     def add(self, path, original, hardware, value, note=""):
@@ -116,6 +119,27 @@ class CompileReport:
             d[key] = [{k: clean(v) for k, v in row.items()} for row in d[key]]
         return d
 
+    @classmethod
+    def from_dict(cls, d: dict) -> "CompileReport":
+        """The inverse of :meth:`to_dict` (a report read back from a result file)."""
+        def num(v):
+            return float(v) if isinstance(v, str) and v in ("inf", "-inf", "nan") else v
+
+        import dataclasses
+
+        names = {f.name for f in dataclasses.fields(cls)}
+        kw = {k: d[k] for k in ("network", "hardware", "kind") if k in d}
+        rep = cls(**kw)
+        for k in ("seed", "capacity_limits", "cores_used", "cores_available", "compensate", "forecast"):
+            if k in d and k in names:
+                setattr(rep, k, d[k])
+        rep.quantized = [Quantized(**{k: num(v) for k, v in q.items()}) for q in d.get("quantized", [])]
+        rep.rules = [RuleRow(**{k: num(v) for k, v in r.items()}) for r in d.get("rules", [])]
+        rep.capacity = [CapacityRow(**c) for c in d.get("capacity", [])]
+        rep.mappings = [tuple(m) for m in d.get("mappings", [])]
+        rep.notes = [tuple(n) for n in d.get("notes", [])]
+        return rep
+
     # ---------------------------------------------------------------- text
     def format(self) -> str:
         out = [f"compile report: {self.network or 'network'} -> {self.hardware} "
@@ -150,6 +174,26 @@ class CompileReport:
                          lim.get("output_axons_per_core", ""), lim.get("synapse_memory_bits_per_core", "")])
             out.append(_indent(_table(rows, ["population", "neurons", "cores", "neurons/core", "input axons/core",
                                              "output axons/core", "synapse bits/core"])))
+        if self.forecast:
+            f0 = self.forecast[0]
+            out.append(f"\nTrace saturation forecast (a float run of {f0['steps']} steps, seed {f0['seed']}: the "
+                       "traces at the rates this network produces, in hardware units)")
+            rows = [[f"{f['projection']}.{f['trace']}", f"{f['population']} ({f['side']})", f"{f['rate_hz']:.3g}",
+                     f"{f['impulse']:g}", f"{f['mean']:.3g}", f"{f['peak']:.3g}", str(f["max"]),
+                     f"{f['saturated']:.2%}", f["advice"]] for f in self.forecast]
+            out.append(_indent(_table(rows, ["trace", "population", "mean rate (Hz)", "impulse", "mean", "peak",
+                                             "saturates at", "neuron-steps saturated", "advice"])))
+        if self.lava_processes:
+            out.append("\nLava processes")
+            rows = [[n, c, "x".join(str(k) for k in sh), r] for n, c, sh, r in self.lava_processes]
+            out.append(_indent(_table(rows, ["name", "class", "shape", "learning rule given to Lava"])))
+        if self.departures:
+            out.append("\nDepartures from the document's semantics (stock lowering; effect measured with the "
+                       "reference's stock semantics, that departure alone)")
+            rows = [[d["what"], d["where"], d.get("effect", "")] for d in self.departures]
+            out.append(_indent(_table(rows, ["departure", "where", "measured effect"])))
+            for d in self.departures:
+                out.append(f"  - {d['what']}: {d['detail']}")
         if self.notes:
             out.append("\nNotes")
             for p, t in self.notes:
@@ -178,3 +222,4 @@ def _e(x):
 
 def _indent(s, n=2):
     return "\n".join(" " * n + line for line in s.splitlines())
+

@@ -95,7 +95,7 @@ def lower_rule(name, rule, lr, ctx, report, problems, compensate=True):
     lowered: dict = {}
     for target, p, origin, base, subs in expanded:
         where = path if target == "w" else f"{path} (de)"
-        bad = _check_factors(p, rule, lr, ctx)
+        bad = check_factors(p, rule, lr, ctx)
         if bad:
             problems.append((where, f"product {p}: {bad}"))
             continue
@@ -118,7 +118,7 @@ def lower_rule(name, rule, lr, ctx, report, problems, compensate=True):
     return out
 
 
-def _check_factors(p, rule, lr, ctx) -> str | None:
+def check_factors(p, rule, lr, ctx) -> str | None:
     engine_vars = set(lr.pre_traces) | set(lr.post_traces) | set(lr.synaptic) | set(lr.dependencies[:2])
     hw = ctx.get("label", "target's")
     for f in p.factors:
@@ -162,11 +162,11 @@ def _factor_scale(var, ctx) -> float:
         return ctx["traces"][var].scale
     if var == "w":
         return 1.0 / ctx["w"].scale
-    if var == "e":
+    if var == "e" and ctx.get("tag") is not None:
         return 1.0 / ctx["tag"].scale
-    if var == "r":
+    if var == "r" and ctx.get("r") is not None:
         return ctx["r"].scale
-    raise AssertionError(var)
+    raise KeyError(var)  # no scale on this target (a trace that was not mapped, e without de, r without a route)
 
 
 def _factor_range(f: HwFactor, ctx) -> tuple[int, int]:
@@ -253,17 +253,61 @@ def _lower_product(target, p, origin, lr, ctx, where, problems, compensate, over
             f"(representable magnitudes: {smallest:.3g} .. {largest:.3g} with product shift {shift})")
     if status == "too_large":
         problems.append((where, f"{head}; it is too large: lower the trace impulses (option trace_impulses) "
-                                "or the coefficient"))
+                                "or the coefficient" + suggest_coefficients(p, C, shift, lr, compensate, target, ctx)))
         return None
     if status == "too_small":
         problems.append((where, f"{head}; it is too small (rounds to 0): coefficient outside the representable "
-                                "range; use larger coefficients, smaller trace impulses or larger weight bounds"))
+                                "range; use larger coefficients, smaller trace impulses or larger weight bounds"
+                                + suggest_coefficients(p, C, shift, lr, compensate, target, ctx)))
         return None
     if override is None and err > ctx["max_error"]:
         problems.append((where, f"{head}; the nearest is {m}*2^{E}, {err:.1%} off (more than max_coefficient_error "
-                                f"{ctx['max_error']:.1%}): coefficient outside the representable range"))
+                                f"{ctx['max_error']:.1%}): coefficient outside the representable range"
+                                + suggest_coefficients(p, C, shift, lr, compensate, target, ctx)))
         return None
     return HwProduct(target, p.dep, tuple(hf), m, E, shift, exp_engine, C, str(p), origin, p.coeff, mx)
+
+
+def representable(C: float, shift: int, lr, compensate=True) -> list[float]:
+    """The exactly representable hardware coefficients ``m * 2**E`` nearest to
+    ``C`` (same sign): the largest one below |C| and the smallest one above
+    (one of them when |C| is beyond the range)."""
+    off = shift if compensate else 0
+    e0, e1 = lr.exponent
+    sign = 1 if C > 0 else -1
+    mmax = lr.mantissa[1] if C > 0 else -lr.mantissa[0]
+    vals = sorted({m * 2.0**E for E in range(e0 - off, e1 - off + 1) for m in range(1, mmax + 1)})
+    below = [v for v in vals if v <= abs(C)]
+    above = [v for v in vals if v >= abs(C)]
+    out = ([below[-1]] if below else []) + ([above[0]] if above and (not below or above[0] != below[-1]) else [])
+    return [sign * v for v in out]
+
+
+def suggest_coefficients(p, C, shift, lr, compensate, target, ctx) -> str:
+    """What would work instead, in the document's units: the nearest document
+    coefficients that are exactly representable with the current scales, and
+    for a per-step decay (``c*u*w`` or ``c*u*e``) the time constants they mean."""
+    if C == 0 or p.coeff == 0:
+        return ""
+    k = p.coeff / C  # document units per hardware coefficient unit
+    vals = representable(C, shift, lr, compensate)
+    if not vals:
+        return ""
+    txt = "; nearest coefficients that work: " + " or ".join(f"{v * k:.6g}" for v in vals)
+    decay = p.dep == "u" and len(p.factors) == 1 and p.factors[0].var in ("w", "e") and not p.factors[0].offset \
+        and p.coeff < 0
+    if decay:
+        var = p.factors[0].var
+        taus = " or ".join(f"{-1.0 / (v * k):.4g}" for v in vals)
+        smallest = abs(k) * 2.0 ** (lr.exponent[0] - (shift if compensate else 0))
+        txt += (f" (a per-step decay of {var} by 1/tau: tau = {taus} steps; the smallest per-step decay is "
+                f"{smallest:.4g}, i.e. tau <= {1 / smallest:.4g} steps; exact taus are {1 / smallest:.4g}/k for "
+                "integer k)")
+    elif any(f.var in ctx["traces"] for f in p.factors):
+        txt += "; or move the trace impulses (option trace_impulses, CLI --trace-impulses PROJ.TRACE=N)"
+    if target == "w" and not decay and not any(f.var == "w" for f in p.factors):
+        txt += "; or change the weight bounds (the weight LSB scales every dw coefficient)"
+    return txt
 
 
 # --------------------------------------------------------------------- impulse choice
@@ -275,7 +319,7 @@ def _widths(p, lr, ctx) -> int:
     return w
 
 
-def _coeff_terms(rule, traces, ctx, lr):
+def coeff_terms(rule, traces, ctx, lr):
     """Per product (corrections of exclusive timing excluded): (C at the current
     scales, {trace: multiplicity}, [(substituted traces, shift) of each correction], shift)."""
     out = []
@@ -334,7 +378,7 @@ def lag0_share(decay: float) -> float:
 
 
 def term_error(term, imp, base, share, lr, compensate=True) -> float:
-    """Error of one product of the rule (see :func:`_coeff_terms`) with the
+    """Error of one product of the rule (see :func:`coeff_terms`) with the
     trace impulses ``imp``: the relative coefficient error of the product
     (rounding to ``m * 2**E``, 10+ when not representable), plus the floor
     truncation of a shifted product relative to its value at one impulse per
@@ -385,7 +429,7 @@ def choose_impulses(rule, traces, ctx, lr, pinned, candidates) -> dict[str, int]
     import numpy as np
 
     compensate = ctx.get("compensate", True)
-    terms = _coeff_terms(rule, traces, ctx, lr)
+    terms = coeff_terms(rule, traces, ctx, lr)
     base = {t: traces[t].impulse_hw for t in traces}
     share = {t: lag0_share(traces[t].decay) for t in traces}
     cur = {t: base[t] for t in traces}

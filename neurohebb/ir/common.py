@@ -8,30 +8,60 @@ from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidat
 from typing_extensions import Annotated
 
 
-class Model(BaseModel):
-    """Base of every IR node: parameters only, unknown fields are an error."""
+#: the largest integer a count, size, step, delay or probe interval may hold
+#: (every backend indexes with int32 or int64); what a run can afford is
+#: checked against the machine's memory before it allocates
+#: (:mod:`neurohebb.ir.limits`)
+MAX_INT = 2**31 - 1
+#: the largest element count of one array in a document or its .npz
+MAX_ARRAY_ELEMENTS = 2**28
 
-    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True, validate_assignment=True)
+
+class Model(BaseModel):
+    """Base of every IR node: parameters only, unknown fields are an error,
+    every float is finite (NaN and infinity are refused)."""
+
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True, validate_assignment=True,
+                              allow_inf_nan=False)
 
     #: populations: True for the source types (spike_times, poisson, array)
     is_source: ClassVar[bool] = False
+
+
+def check_array(arr: np.ndarray) -> np.ndarray:
+    """``arr`` if it holds finite real numbers or booleans, else ValueError."""
+    if arr.dtype == object or arr.dtype.kind not in "biuf":
+        raise ValueError(f"expected numbers (or true/false) in the array; found dtype {arr.dtype}")
+    if arr.size > MAX_ARRAY_ELEMENTS:
+        raise ValueError(f"{arr.size} elements; at most {MAX_ARRAY_ELEMENTS} are allowed in one array")
+    if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
+        bad = np.argwhere(~np.isfinite(arr))[0]
+        where = f" at index {list(map(int, bad))}" if arr.ndim else ""
+        raise ValueError(f"contains NaN or infinity{where} ({arr[tuple(bad)]}); every value must be finite")
+    return arr
 
 
 def _array_in(v: Any):
     if isinstance(v, bool):
         raise ValueError("expected a number or an array, got a boolean")
     if isinstance(v, (int, float, np.integer, np.floating)):
-        return float(v)
+        try:
+            f = float(v)
+        except OverflowError:
+            raise ValueError(f"{v} is too large for a float") from None
+        if not np.isfinite(f):
+            raise ValueError(f"{f} is not a finite number; every value must be finite")
+        return f
     if isinstance(v, np.ndarray):
-        return v
+        return check_array(v)
     if isinstance(v, (list, tuple)):
         try:
             arr = np.asarray(v)
-        except ValueError:
+        except (ValueError, OverflowError):
             raise ValueError("ragged list: every row must have the same length") from None
         if arr.dtype == object or arr.dtype.kind not in "biuf":
-            raise ValueError("expected numbers (or true/false) in the array")
-        return arr
+            raise ValueError("expected numbers (or true/false) in the array (integers beyond 64 bits are not numbers here)")
+        return check_array(arr)
     if isinstance(v, str):
         raise ValueError(
             f"found the string {v!r}; an array is a number, a list, or 'npz:KEY' naming an array in the .npz file beside the document"
@@ -56,8 +86,8 @@ Array = Annotated[
     ),
 ]
 
-NonNegInt = Annotated[int, Field(ge=0)]
-PosInt = Annotated[int, Field(gt=0)]
+NonNegInt = Annotated[int, Field(ge=0, le=MAX_INT)]
+PosInt = Annotated[int, Field(gt=0, le=MAX_INT)]
 Steps = Annotated[float, Field(ge=0, description="a duration in time steps")]
 
 

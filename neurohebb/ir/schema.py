@@ -34,7 +34,14 @@ from ..rules import TEMPLATES
 from .common import Array, Model, NonNegInt, Nonlinearity, PosInt
 
 FORMAT_VERSION = "1.0"
-NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+#: names of populations, projections, modulators and probes: ASCII identifiers
+#: (checked with ``fullmatch``, so a trailing newline is not part of a name)
+NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,99}", re.ASCII)
+#: the document's ``name`` (output files are named after it): letters, digits,
+#: ``_``, ``-`` and ``.``, not starting with ``.`` or ``-``
+DOC_NAME_RE = re.compile(r"([A-Za-z0-9_][A-Za-z0-9_.\-]{0,99})?", re.ASCII)
+#: ``function: "package.module:factory"`` of an external population
+FUNCTION_RE = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*$"  # rust regex: $ ends the text
 
 
 # ----------------------------------------------------------------- sources
@@ -186,7 +193,7 @@ class External(Model):
     n: PosInt
     spiking: bool = False
     reads: List[str] = []
-    function: Optional[str] = Field(None, pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
+    function: Optional[str] = Field(None, pattern=FUNCTION_RE, max_length=200)
     params: Dict[str, Any] = {}
 
 
@@ -441,7 +448,7 @@ class Run(Model):
 
     dt: float = Field(1.0, gt=0, description="ms per step")
     steps: PosInt = 1000
-    seed: NonNegInt = 0
+    seed: int = Field(0, ge=0, le=2**32 - 1)
     dtype: Literal["float64", "float32"] = "float64"
 
 
@@ -469,8 +476,17 @@ class Network(Model):
     @classmethod
     def _names(cls, v):
         for k in v:
-            if not NAME_RE.match(k):
-                raise ValueError(f"name {k!r} is not an identifier (letters, digits, _; not starting with a digit)")
+            if not isinstance(k, str) or not NAME_RE.fullmatch(k):
+                raise ValueError(f"name {k!r} is not an identifier (ASCII letters, digits, _; not starting with a "
+                                 "digit; at most 100 characters)")
+        return v
+
+    @field_validator("name")
+    @classmethod
+    def _doc_name(cls, v):
+        if not DOC_NAME_RE.fullmatch(v):
+            raise ValueError(f"name {v!r}: allowed are ASCII letters, digits, _, - and . (not first), at most 100 "
+                             "characters (output files are named after it)")
         return v
 
     @field_validator("populations")

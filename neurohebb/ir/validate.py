@@ -10,26 +10,7 @@ import numpy as np
 from ..errors import NetworkError, known
 from . import schema as S
 from .schema import SOURCE_TYPES  # noqa: F401  (re-exported)
-
-
-def source_size(src) -> int | None:
-    """The neuron count a source declares or implies (None if it cannot tell)."""
-    if src.n is not None:
-        return src.n
-    if isinstance(src, S.SpikeTimes):
-        return len(src.times)
-    if isinstance(src, S.Poisson):
-        r = np.asarray(src.rates)
-        return r.shape[-1] if r.ndim >= 1 else None
-    if isinstance(src, S.ArraySource):
-        v = np.asarray(src.values)
-        return v.shape[1] if v.ndim == 2 else None
-    return None
-
-
-def size(net, pop: str) -> int:
-    p = net.populations[pop]
-    return source_size(p) if p.type in SOURCE_TYPES else p.n
+from .sizes import size, source_size  # noqa: F401  (re-exported)
 
 
 def _check_source(src, n, path, dt, problems):
@@ -160,8 +141,8 @@ def check(net) -> list[tuple[str, str]]:
                 problems.append((f"{path}.bounds", f"upper bound {hi} < 0 for an excitatory projection"))
             if pr.sign == "inhibitory" and lo is not None and lo > 0:
                 problems.append((f"{path}.bounds", f"lower bound {lo} > 0 for an inhibitory projection"))
-        if pr.rule is not None:
-            rule = pr.rule.expand()
+        rule = _expand(pr.rule, f"{path}.rule", problems) if pr.rule is not None else None
+        if rule is not None:
             used = rule.used_vars()
             if "r" in used:
                 if pr.rule.modulator is None:
@@ -213,8 +194,9 @@ def check(net) -> list[tuple[str, str]]:
                 allowed = ("spikes",) if t == "lif" else ("output",)
         elif pb.target in net.projections:
             pr = net.projections[pb.target]
-            traces = tuple(pr.rule.expand().traces) if pr.rule is not None else ()
-            allowed = ("weights",) + (("e",) if pr.rule is not None and pr.rule.expand().de else ()) + traces
+            rule = _expand(pr.rule, "", []) if pr.rule is not None else None
+            traces = tuple(rule.traces) if rule is not None else ()
+            allowed = ("weights",) + (("e",) if rule is not None and rule.de else ()) + traces
         elif pb.target in net.modulators:
             allowed = S.MOD_VARS
         else:
@@ -225,11 +207,51 @@ def check(net) -> list[tuple[str, str]]:
     return problems
 
 
-def validate(net, source: str | None = None):
+def validate(net, source: str | None = None, steps: int | None = None):
+    """``net`` when it is consistent and a run of ``steps`` steps (default: the
+    document's) fits in this machine's memory; else :class:`NetworkError`."""
+    from . import limits
+
     problems = check(net)
     if problems:
         raise NetworkError(problems, source)
+    limits.check(net, steps, source)
+    from ..units import check_dt
+
+    check_dt(net, stacklevel=3)  # durations are in steps: say what dt != 1 means
     return net
+
+
+def _expand(spec, path, problems):
+    """The expanded rule, or None after adding a problem: its coefficients,
+    brackets and traces must be real and finite, and it may have at most
+    ``MAX_PRODUCTS`` products of at most ``MAX_FACTORS`` factors."""
+    import math
+
+    from ..rules.algebra import MAX_FACTORS, MAX_PRODUCTS
+
+    try:
+        rule = spec.expand()
+    except (ValueError, ArithmeticError) as exc:
+        problems.append((path, f"the rule cannot be expanded: {exc}"))
+        return None
+    prods = rule.products()
+    if len(prods) > MAX_PRODUCTS:
+        problems.append((path, f"the rule expands to {len(prods)} products; at most {MAX_PRODUCTS} are allowed"))
+        return None
+    for p in prods:
+        if not math.isfinite(p.coeff) or any(not math.isfinite(f.offset) for f in p.factors):
+            problems.append((path, f"the rule's parameters give the product {p} with a number that is not finite; "
+                                   "choose smaller parameters"))
+            return None
+        if len(p.factors) > MAX_FACTORS:
+            problems.append((path, f"product {p} has {len(p.factors)} factors; at most {MAX_FACTORS} are allowed"))
+            return None
+    for name, t in rule.traces.items():
+        if not (math.isfinite(t.impulse) and math.isfinite(t.tau) and math.isfinite(t.decay)):
+            problems.append((f"{path}.traces.{name}", "impulse and tau must be finite"))
+            return None
+    return rule
 
 
 def _check_partner(net, name, pr, used, sizes, problems):

@@ -88,6 +88,10 @@ NONLOCAL_VARS = PARTNER_VARS + ("xi",)
 FACTOR_VARS = PRE_LEVEL + POST_LEVEL + SYNAPTIC
 ALL_VARS = DEPENDENCIES + FACTOR_VARS
 TIMINGS = ("exclusive", "inclusive")
+#: limits of a rule: products in dw + de, factors in one product, characters of an expression
+MAX_PRODUCTS = 64
+MAX_FACTORS = 16
+MAX_EXPRESSION = 4000
 
 
 def check_trace_names(traces):
@@ -217,13 +221,22 @@ def parse_sum(text: str, functions: Mapping[str, object] = ()) -> tuple[Product,
     """
     if not isinstance(text, str) or not text.strip():
         raise RuleSyntaxError("expected a non-empty expression such as '0.01*u*x1*y1'")
+    if len(text) > MAX_EXPRESSION:
+        raise RuleSyntaxError(f"the expression has {len(text)} characters; at most {MAX_EXPRESSION} are allowed")
     try:
         tree = ast.parse(text, mode="eval").body
+        terms: list[tuple[float, ast.AST]] = []
+        _split_sum(tree, 1.0, terms)
     except SyntaxError as exc:
         raise RuleSyntaxError(f"cannot parse {text!r}: {exc.msg}") from None
-    terms: list[tuple[float, ast.AST]] = []
-    _split_sum(tree, 1.0, terms)
-    return tuple(_product(sign, node, text, functions) for sign, node in terms)
+    except (RecursionError, MemoryError):
+        raise RuleSyntaxError("the expression is nested too deeply (or has too many factors)") from None
+    if len(terms) > MAX_PRODUCTS:
+        raise RuleSyntaxError(f"{len(terms)} products; a rule may have at most {MAX_PRODUCTS}")
+    try:
+        return tuple(_product(sign, node, text, functions) for sign, node in terms)
+    except RecursionError:
+        raise RuleSyntaxError("the expression is nested too deeply (or has too many factors)") from None
 
 
 def _split_sum(node, sign, out):
@@ -247,21 +260,41 @@ def _is_bracket(node) -> bool:
 
 
 def _const(node):
-    """Evaluate a numeric literal expression (numbers, unary -, **, *, /), else None."""
+    """Evaluate a numeric literal expression (numbers, unary -, **, *, /), else
+    None; RuleSyntaxError for a number that is not real and finite."""
+    v = _const_raw(node)
+    if v is not None and (not isinstance(v, float) or not math.isfinite(v)):
+        raise RuleSyntaxError(f"{ast.unparse(node)} is {v!r}; a coefficient must be a real, finite number")
+    return v
+
+
+def _const_raw(node):
     if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
-        return float(node.value)
+        try:
+            return float(node.value)
+        except OverflowError:
+            return math.inf
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-        v = _const(node.operand)
+        v = _const_raw(node.operand)
         return None if v is None else (-v if isinstance(node.op, ast.USub) else v)
     if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Pow, ast.Div, ast.Mult)):
-        a, b = _const(node.left), _const(node.right)
+        a, b = _const_raw(node.left), _const_raw(node.right)
         if a is None or b is None:
             return None
-        if isinstance(node.op, ast.Pow):
-            return a**b
-        if isinstance(node.op, ast.Div):
-            return a / b if b != 0 else None
-        return a * b
+        if not (isinstance(a, float) and isinstance(b, float) and math.isfinite(a) and math.isfinite(b)):
+            return complex("nan") if isinstance(a, complex) or isinstance(b, complex) else math.inf
+        try:
+            if isinstance(node.op, ast.Pow):
+                v = a**b
+            elif isinstance(node.op, ast.Div):
+                v = a / b if b != 0 else math.inf
+            else:
+                v = a * b
+        except OverflowError:
+            return math.inf
+        except ZeroDivisionError:  # 0.0 ** negative
+            return math.inf
+        return v if isinstance(v, float) else complex(v)
     return None
 
 
@@ -322,7 +355,17 @@ def _product(sign, node, text, functions) -> Product:
             )
     if len(deps) != 1:
         raise RuleSyntaxError(
-            f"product {ast.unparse(node)!r} in {text!r} has {len(deps)} dependencies ({', '.join(deps) or 'none'}); "
+            f"product {_short(ast.unparse(node))!r} has {len(deps)} dependencies ({', '.join(deps[:5]) or 'none'}); "
             "each product needs exactly one of x0, y0, u"
         )
+    if len(factors) > MAX_FACTORS:
+        raise RuleSyntaxError(f"product {_short(ast.unparse(node))!r} has {len(factors)} factors; at most "
+                              f"{MAX_FACTORS} are allowed")
+    if not math.isfinite(coeff):
+        raise RuleSyntaxError(f"product {_short(ast.unparse(node))!r}: its coefficient is {coeff}; a coefficient "
+                              "must be a real, finite number")
     return Product(coeff, deps[0], tuple(factors))
+
+
+def _short(s: str, n: int = 60) -> str:
+    return s if len(s) <= n else s[: n - 3] + "..."

@@ -145,7 +145,7 @@ def train(ctx, net, steps, seed=None):
     times, Wh = res.weight_history("w_out")
     _, Bh = res.weight_history("b_out")
     angles = np.array([angle_deg(w, b) for w, b in zip(Wh, Bh)])
-    samples = (times + 1) / K
+    samples = times / K
     ok = np.isfinite(W1).all() and np.isfinite(W2).all()
     return {
         "accuracy": accuracy(W1, W2, d["x_test"], d["y_test"]) if ok else 0.0,
@@ -259,9 +259,6 @@ def run(ctx):
 
 
 def _plots(ctx, doc, results, noise):
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     ncol = 3 if noise else 2

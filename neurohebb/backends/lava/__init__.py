@@ -7,6 +7,7 @@ models implement it), or run on a board with ``Loihi2HwCfg`` (needs lava-loihi).
 >>> res = nh.run(net, backend="lava", precision="fixed")     # bit-identical to reference:fixed
 >>> from neurohebb.backends import lava as lb
 >>> res = lb.run(net, precision="float", board=False)
+>>> res = lb.run(net, precision="fixed", lowering="stock")   # Lava's own classes: what a Loihi 2 board runs
 
 Lava is imported when this package is imported (see ``_lava_import``: Lava
 must fix the multiprocessing start method, which fails once numba's parallel

@@ -17,25 +17,42 @@ class LavaBackend(Backend):
     def available(self):
         return None
 
+    @staticmethod
+    def _lowering(options):
+        """``semantics`` (the contract's name: ``document`` or ``stock``) chooses the lowering."""
+        sem = options.pop("semantics", None)
+        if sem is not None and "lowering" not in options:
+            options["lowering"] = {"document": "emulate", "stock": "stock"}.get(sem, sem)
+        return options
+
     def unsupported(self, network, precision="float", hardware="loihi2", **options):
+        options = self._lowering(dict(options))
+        lowering = options.pop("lowering", "emulate")
+        drop_refractory = options.pop("drop_refractory", False)
         problems = self.check_precision(precision)
         if problems:
             return problems
+        program = None
         try:
             if precision == "fixed":
                 from ...compiler import compile_network
 
                 compile_options = {k: v for k, v in options.items() if k not in ("board", "rounding", "readback",
                                                                                    "externals")}
-                compile_network(network, hardware=hardware, **compile_options)
+                program, _ = compile_network(network, hardware=hardware, **compile_options)
             else:
                 problems = L.float_expressibility(network, hardware)
         except NeurohebbError as exc:
             return reasons_of(exc)
+        if lowering == "stock" or options.get("board"):
+            from . import stock
+
+            return problems or stock.problems(network, precision, program, drop_refractory)
         return problems or L.check_supported(network, precision)
 
     def run(self, network, precision="float", seed=None, steps=None, progress=None, threads=None, **options):
         # threads: Lava and Nengo choose their own (processes, numpy's BLAS)
+        options = self._lowering(options)
         return run(network, precision=precision, seed=seed, steps=steps, progress=progress, **options)
 
 

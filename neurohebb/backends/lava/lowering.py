@@ -94,7 +94,7 @@ def float_expressibility(net, hardware="loihi2") -> list[tuple[str, str]]:
     """The compiler's own checks of each rule product (declared functions,
     ``v``, ``r`` without a free slot, dependencies) with its messages, without
     quantizing anything: Lava's float engine evaluates the same algebra."""
-    from ...compiler.rules import _check_factors
+    from ...compiler.rules import check_factors
     from ...hardware import load_hardware
 
     hw = load_hardware(hardware)
@@ -116,7 +116,7 @@ def float_expressibility(net, hardware="loihi2") -> list[tuple[str, str]]:
         for target, prods in (("w", rule.dw), ("e", rule.de)):
             where = path if target == "w" else f"{path} (de)"
             for p in prods:
-                bad = _check_factors(p, rule, lr, ctx)
+                bad = check_factors(p, rule, lr, ctx)
                 if bad:
                     problems.append((where, f"product {p}: {bad}"))
     return problems

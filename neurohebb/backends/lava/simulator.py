@@ -15,6 +15,7 @@ from ...result import ProbeData, Result
 from ...semantics import Modulator, SourceTrain, derived_seeds, initial_weights
 from . import lowering as L
 from ._lava_import import board_available, import_lava
+from ...progress import show_progress
 
 import_lava()
 
@@ -44,8 +45,12 @@ def reference_seeds(network, seed=None, rounding="seeded") -> dict:
     return out
 
 
+LOWERINGS = ("emulate", "stock")
+
+
 def run(network, precision="float", seed=None, steps=None, progress=None, board=False, rounding="seeded",
-        hardware="loihi2", readback="file", externals=None, **compile_options):
+        hardware="loihi2", readback="file", externals=None, lowering="emulate", drop_refractory=False,
+        **compile_options):
     """Run ``network`` on Lava; see :func:`neurohebb.run`.
 
     ``precision``: ``float`` (``Loihi2SimCfg(select_tag="floating_pt")``) or
@@ -57,17 +62,27 @@ def run(network, precision="float", seed=None, steps=None, progress=None, board=
     recordings to a temporary ``.npz`` after the last step) or ``get``
     (Lava's ``Var.get()``, one message per element: slow for large arrays).
     ``compile_options`` go to the compiler (fixed).  ``externals`` is accepted
-    for a uniform call signature; external populations are refused (no Lava lowering)."""
+    for a uniform call signature; external populations are refused (no Lava lowering).
+    ``lowering``: ``emulate`` (our processes, the document's semantics, CPU
+    only) or ``stock`` (Lava's own process classes only, what a Loihi 2 board
+    runs; see :mod:`.stock`); ``board=True`` implies ``stock`` and refuses,
+    before running, a graph with a process that has no NeuroCore model.
+    ``drop_refractory`` (stock): run LIF populations with a refractory
+    period without it instead of refusing them."""
     if precision not in PRECISIONS:
         raise UnsupportedFeature(f"lava backend: precision {precision!r} is not available; known: {', '.join(PRECISIONS)}")
     if rounding not in ROUNDINGS:
         raise UnsupportedFeature(f"lava backend: rounding {rounding!r} unknown; known: {', '.join(ROUNDINGS)}")
     board = board or os.environ.get(BOARD_ENV, "") not in ("", "0")
-    if board and not board_available():
-        raise BackendUnavailable(
-            "lava backend: the board (Loihi2HwCfg) needs lava-loihi, Intel's Lava extension for Loihi 2, which is "
-            "not installed here (lava.utils.loihi.is_installed() is False; it is distributed to INRC members, not "
-            "on PyPI). Without it Lava can only simulate: run without --board / board=False")
+    if lowering not in LOWERINGS:
+        raise UnsupportedFeature(f"lava backend: lowering {lowering!r} unknown; known: {', '.join(LOWERINGS)}")
+    if board:
+        lowering = "stock"
+    if lowering == "stock":
+        return _run_stock(network, precision, seed, steps, progress, board, hardware, drop_refractory,
+                          compile_options)
+    if drop_refractory:
+        raise UnsupportedFeature("lava backend: drop_refractory applies to lowering='stock' only")
     validate(network)
     rs = network.run
     seed = rs.seed if seed is None else int(seed)
@@ -92,7 +107,7 @@ def run(network, precision="float", seed=None, steps=None, progress=None, board=
         program, creport = compile_network(network, hardware="cpu", seed=seed, steps=steps)
     plan = _plan(network, program, precision, seed, steps, rounding)
     t_plan = time.perf_counter() - t0
-    show = sys.stderr.isatty() if progress is None else bool(progress)
+    show = show_progress(progress)
     if readback not in ("file", "get"):
         raise UnsupportedFeature(f"lava backend: readback {readback!r} unknown; known: file, get")
     out = _run_graphs(network, plan, precision, steps, board, show, readback)
@@ -468,3 +483,97 @@ def _probe_data(net, pb, times, plan, program, out, precision, conv_w, mods, ste
     if mods[pb.target] is None:
         raise UnsupportedFeature(f"probes: modulator {pb.target!r} is a population modulator (not lowered to Lava)")
     return np.asarray([mods[pb.target][int(t)] for t in times])
+
+
+# ============================================================================ stock lowering
+def _run_stock(network, precision, seed, steps, progress, board, hardware, drop_refractory, compile_options):
+    """``lowering="stock"``: Lava's own processes only (see :mod:`.stock`)."""
+    from ...compiler import compile_network
+    from ...errors import NotExpressible
+    from . import stock as S
+
+    if board and not board_available():
+        raise BackendUnavailable(
+            "lava backend: the board (Loihi2HwCfg) needs lava-loihi, Intel's Lava extension for Loihi 2, which "
+            "is not installed here (lava.utils.loihi.is_installed() is False; it is distributed to INRC "
+            "members, not on PyPI). Without it Lava can only simulate: run without --board / board=False")
+    validate(network)
+    rs = network.run
+    seed = rs.seed if seed is None else int(seed)
+    steps = rs.steps if steps is None else int(steps)
+    t0 = time.perf_counter()
+    if precision == "fixed":
+        program, creport = compile_network(network, hardware=hardware, seed=seed, steps=steps,
+                                           **compile_options)
+    else:
+        bad = L.float_expressibility(network, hardware)
+        if bad:
+            raise NotExpressible(bad, f"{hardware} (Lava float)")
+        program, creport = compile_network(network, hardware="cpu", seed=seed, steps=steps)
+    S.check(network, precision, program if precision == "fixed" else None, drop_refractory)
+    board_io = board and board_available()
+    P = S.plan(network, program if precision == "fixed" else None, precision, seed, steps, board_io=board_io)
+    if board:
+        S.check_board(S.build(P, precision, steps)["all"])
+    t_plan = time.perf_counter() - t0
+    show = sys.stderr.isatty() if progress is None else bool(progress)
+    out = S.run_stock(network, P, precision, steps, board, show)
+    res = Result(network.name, NAME, precision, seed, steps, rs.dt)
+    for name, p in P.pops.items():
+        res.spikes[name] = out["spikes"][name] if p["kind"] == "lif" and name in out["spikes"] else \
+            (p["fed"].copy() if p["kind"] == "host" else np.zeros((steps, p["n"]), bool))
+    ints = {}
+    for name, j in P.projs.items():
+        W = out["weights"].get(name, j["W"])
+        if precision == "fixed":
+            cp = program.projections[name]
+            res.initial_weights[name] = cp.weights.dequantize(j["W"])
+            Wi = np.rint(np.asarray(W, float)).astype(np.int64)
+            ints[name] = Wi.astype(np.int32)
+            res.weights[name] = cp.weights.dequantize(Wi)
+        else:
+            res.initial_weights[name] = np.asarray(j["W"], float).copy()
+            res.weights[name] = np.asarray(W, float)
+    for pname, pb in network.probes.items():
+        times = np.arange(0, steps, pb.every, dtype=np.int64)
+        if pb.var in ("spikes", "output"):
+            data = res.spikes[pb.target][times].astype(float)
+        else:
+            raw = out["rec"].get((pb.target, pb.var))
+            if raw is None:  # a static projection's weights
+                j = P.projs[pb.target]
+                raw = {int(t): np.asarray(j["W"], float) for t in times}
+            data = np.asarray([raw[int(t)] for t in times])
+            if precision == "fixed":
+                data = _stock_units(program, pb, data)
+        res.probes[pname] = ProbeData(pb.target, pb.var, times, data)
+    res.report.update({
+        "compile": creport,
+        "hardware": hardware if precision == "fixed" else "cpu",
+        "run_config": {"run_cfg": "Loihi2HwCfg" if board else "Loihi2SimCfg",
+                       "select_tag": "floating_pt" if precision == "float" else "fixed_pt",
+                       "condition": "RunSteps, split at probe points", "graphs": len(out["graphs"]),
+                       "seed": seed, "steps": steps, "lowering": "stock"},
+        "lowering": {"kind": "stock", "processes": [(r["name"], r["cls"], r["shape"], r["rule"]) for r in P.rows],
+                     "input_latency": P.latency, "board_io": P.board_io},
+        "departures": S.departures(network, precision, drop_refractory, P.latency),
+        "timing_s": {"plan": t_plan, **out["timing"]},
+    })
+    if precision == "fixed":
+        res.report["lsb"] = {k: pp.weights.scale for k, pp in program.projections.items()}
+        res.report["integer_weights"] = ints
+        res.report["seeds"] = {k: {"trace_seed": j["seeds"][0], "rounding_seed": 2} for k, j in P.projs.items()
+                               if j["plastic"]}
+    res.wall_time = time.perf_counter() - t0
+    return res
+
+
+def _stock_units(program, pb, raw):
+    if pb.target in program.populations:
+        return raw / program.populations[pb.target].v_scale
+    cp = program.projections[pb.target]
+    if pb.var == "weights":
+        return cp.weights.dequantize(np.rint(raw).astype(np.int64))
+    if pb.var == "e":
+        return raw * cp.tag.scale
+    return raw / cp.traces[pb.var].scale

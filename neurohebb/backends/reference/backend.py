@@ -16,10 +16,19 @@ class ReferenceBackend(Backend):
     def available(self):
         return None
 
-    def unsupported(self, network, precision="float", hardware="loihi2", externals=None, **options):
+    def unsupported(self, network, precision="float", hardware="loihi2", externals=None, semantics="document",
+                    stock_parts=None, latency=None, drop_refractory=False, **options):
+        # drop_refractory: the lava stock lowering's consent to lose refractory periods; the reference's
+        # stock semantics model stock LIF, which has none, either way
         problems = self.check_precision(precision)
         if problems:
             return problems
+        from .stock import parts_of
+
+        try:
+            parts_of(semantics, stock_parts, precision)
+        except NeurohebbError as exc:
+            return reasons_of(exc)
         if precision == "fixed":
             ext = external_populations(network)
             if ext:
@@ -39,6 +48,7 @@ class ReferenceBackend(Backend):
 
         if threads is not None:  # numba's parallel rows for more than one thread
             options["parallel"] = threads > 1
+        options.pop("drop_refractory", None)  # see unsupported()
         return run(network, precision=precision, seed=seed, steps=steps, progress=progress, **options)
 
     def session(self, network, precision="float", threads=None, **options):
@@ -47,6 +57,11 @@ class ReferenceBackend(Backend):
         if threads is not None:
             options["parallel"] = threads > 1
         return Session(network, precision=precision, **options)
+
+    def load_session(self, path, network=None, **options):
+        from .session import Session
+
+        return Session.load(path, network=network, **options)
 
 
 BACKEND = ReferenceBackend()

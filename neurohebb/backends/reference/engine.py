@@ -33,6 +33,7 @@ import time
 import numpy as np
 
 from ... import progress as _progress
+from ...health import Monitor
 from ...result import ProbeData, Result
 
 NAME = "reference"
@@ -61,6 +62,7 @@ class Engine:
         self.probe_specs = list(net.probes.items())
         self.clear_records()
         self.wall_time = 0.0
+        self.health = Monitor(pops, {pr.name: pr for pr in model.projections}, self.mods)
 
     # ------------------------------------------------------------ records
     def clear_records(self):
@@ -115,6 +117,8 @@ class Engine:
                     continue
                 times.append(t)
                 data.append(np.array(model.probe_value(pb, t, self), copy=True))
+            if self.health.due(t, t1 - 1):
+                self.health.check(t)
             if bar is not None and (t % 100 == 99 or t == t1 - 1):
                 bar.update(t + 1 - t0 - bar.n)
         if bar is not None:
@@ -139,4 +143,4 @@ class Engine:
                                           np.asarray(data) if data else np.zeros((0,)))
         model.finish(res)
         res.wall_time = self.wall_time
-        return res
+        return self.health.finish(res)

@@ -297,8 +297,9 @@ class _FxProj:
     """A projection in fixed point: static (integer weights ``Wst``) or plastic
     (``syn``, a :class:`FixedSynapses`)."""
 
-    def __init__(self, name, pp, spec, syn, Wst, npost):
+    def __init__(self, name, pp, spec, syn, Wst, npost, stock_timing=False):
         self.name, self.pp, self.spec, self.syn, self.Wst = name, pp, spec, syn, Wst
+        self.stock_timing = stock_timing
         self.pre_name, self.post_name, self.delay = spec.pre, spec.post, spec.delay
         self.modulator = spec.rule.modulator if spec.rule is not None else None
         self.wexp = pp.weights.weight_exp
@@ -312,6 +313,11 @@ class _FxProj:
     def step(self, t, x_arr, x_next, y, r, target):
         if not self.plastic:
             fk.static_forward(self.W, x_next, target, self.tmp, self.wexp)
+        elif self.stock_timing:
+            # Lava's LearningDense: deliver with the weights before this step's learning, then learn from the
+            # spike emitted now (the stock semantics' "timing")
+            fk.static_forward(self.W, x_next, target, self.tmp, self.wexp)
+            self.syn.step(t + 1, x_next, y, r)
         else:
             self.syn.fused(t + 1, x_arr, y, r, x_next, target, self.wexp)
 
@@ -320,15 +326,25 @@ class _FxProj:
 class FixedModel:
     """A compiled :class:`~neurohebb.compiler.FixedProgram` instantiated in
     integers for the engine.  ``seeds``: optional ``{projection: (trace_seed,
-    round_seed)}`` (default: derived from the run seed)."""
+    round_seed)}`` (default: derived from the run seed).  ``semantics``:
+    ``document`` or ``stock`` (what Lava's stock processes compute,
+    :mod:`.stock`; ``stock_parts`` some of its departures, ``latency`` the
+    host input latency in steps)."""
 
     precision = "fixed"
     desc_suffix = " (fixed)"
     buffer_dtype = input_dtype = np.dtype(np.int64)
 
-    def __init__(self, program, seed, parallel=True, seeds=None):
+    def __init__(self, program, seed, parallel=True, seeds=None, semantics="document", stock_parts=None,
+                 latency=None):
+        from . import stock as ST
+
         if getattr(program, "kind", None) != "fixed":
             raise UnsupportedFeature("the fixed-point model needs a fixed-point program (compile for a fixed target)")
+        self.parts = parts = ST.parts_of(semantics, stock_parts, "fixed")
+        self.latency = lat = ST.DEFAULT_LATENCY if latency is None else int(latency)
+        if semantics == "stock" and seeds is None:
+            seeds = ST.seeds_for(program, seed)
         self.program = program
         self.network = net = program.network
         self.hw = hw = program.hardware
@@ -341,13 +357,13 @@ class FixedModel:
             if spec.is_source:
                 train = SourceTrain(spec, n, rs.dt, seed, f"source:{name}", np.float64)
                 self.trains.append((train, f"populations.{name}"))
-                pops[name] = _FxSource(name, n, train)
+                pops[name] = _FxSource(name, n, ST.shift(train, parts, lat))
             elif spec.prescribed is not None:
                 train = SourceTrain(spec.prescribed, n, rs.dt, seed, f"source:{name}", np.float64)
                 self.trains.append((train, f"populations.{name}.prescribed"))
-                pops[name] = _FxSource(name, n, train)
+                pops[name] = _FxSource(name, n, ST.shift(train, parts, lat))
             else:
-                pops[name] = _FxLIF(name, n, program.populations[name])
+                pops[name] = _FxLIF(name, n, ST.lif_map(program.populations[name], parts))
         self.populations = pops
         self.projs = {}
         self.init_w, self.clipped0 = {}, {}
@@ -357,6 +373,8 @@ class FixedModel:
             Wi = pp.weights.quantize(Wf)
             if mask is not None:
                 Wi = np.where(mask, Wi, 0).astype(np.int32)
+            if semantics == "stock" and not pp.plastic:
+                Wi = ST.static_weights(Wi, pp.weights.sign_mode)
             back = pp.weights.dequantize(Wi)
             self.clipped0[name] = int(np.sum(np.abs(back - Wf) > pp.weights.max_roundtrip_error * (1 + 1e-9)))
             self.init_w[name] = back
@@ -364,8 +382,9 @@ class FixedModel:
             syn = None
             if pp.plastic:
                 ts, rsd = (seeds or {}).get(name) or derived_seeds(seed, name)
-                syn = FixedSynapses(pp, hw, Wi, mask, npre, npost, ts, rsd, parallel)
-            self.projs[name] = _FxProj(name, pp, spec, syn, Wi if syn is None else None, npost)
+                syn = FixedSynapses(pp, hw, Wi, ST.sparse_mask(mask, Wi, parts), npre, npost, ts, rsd, parallel)
+            self.projs[name] = _FxProj(name, pp, spec, syn, Wi if syn is None else None, npost,
+                                       stock_timing="timing" in parts)
         self.projections = list(self.projs.values())
         self.modulators = {name: Modulator(name, spec, np.float64) for name, spec in net.modulators.items()}
         self.modulators_read_activity = any(m.type == "population" for m in net.modulators.values())
@@ -420,6 +439,8 @@ class FixedModel:
             "lsb": {name: pr.pp.weights.scale for name, pr in self.projs.items()},
             "integer_weights": ints,
         }
+        if self.parts:
+            res.report["semantics"] = {"stock": sorted(self.parts), "latency": self.latency}
 
 
 # ----------------------------------------------------------------- run
@@ -431,22 +452,27 @@ def compile_for(network, hardware="loihi2", seed=None, steps=None, **options):
     return program
 
 
-def run_fixed(network, seed=None, steps=None, progress=None, parallel=True, hardware="loihi2", **options):
+def run_fixed(network, seed=None, steps=None, progress=None, parallel=True, hardware="loihi2", semantics="document",
+              stock_parts=None, latency=None, **options):
     """Compile ``network`` for ``hardware`` and run it in fixed point."""
     return run_program(compile_for(network, hardware, seed, steps, **options), seed=seed, steps=steps,
-                       progress=progress, parallel=parallel)
+                       progress=progress, parallel=parallel, semantics=semantics, stock_parts=stock_parts,
+                       latency=latency)
 
 
-def run_program(program, seed=None, steps=None, progress=None, parallel=True, seeds=None):
+def run_program(program, seed=None, steps=None, progress=None, parallel=True, seeds=None, semantics="document",
+                stock_parts=None, latency=None):
     """Run a compiled :class:`~neurohebb.compiler.FixedProgram`.  ``seeds``:
     optional ``{projection: (trace_seed, round_seed)}`` (default: derived from
-    the run seed)."""
+    the run seed); ``semantics``, ``stock_parts``, ``latency``: see
+    :class:`FixedModel`."""
     from .engine import Engine
 
     if getattr(program, "kind", None) != "fixed":
         raise UnsupportedFeature("run_program needs a fixed-point program (compile for a fixed target)")
     rs = program.network.run
     seed = rs.seed if seed is None else int(seed)
-    eng = Engine(FixedModel(program, seed, parallel=parallel, seeds=seeds))
+    eng = Engine(FixedModel(program, seed, parallel=parallel, seeds=seeds, semantics=semantics,
+                            stock_parts=stock_parts, latency=latency))
     eng.run(rs.steps if steps is None else int(steps), progress=progress)
     return eng.result()

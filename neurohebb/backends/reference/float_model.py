@@ -145,7 +145,7 @@ class _ExternalPop(_Pop):
 
 # ---------------------------------------------------------------- projections
 class _Proj:
-    def __init__(self, name, spec, W, mask, pre, post, dtype, parallel):
+    def __init__(self, name, spec, W, mask, pre, post, dtype, parallel, rule=None, stock_timing=False):
         self.name, self.spec, self.W, self.mask = name, spec, W, mask
         self.pre, self.post = pre, post
         self.pre_name, self.post_name = spec.pre, spec.post
@@ -154,8 +154,9 @@ class _Proj:
         self.modulator = spec.rule.modulator if spec.rule is not None else None
         self.branch = spec.branch  # lif_dendritic post: input to that branch, the rule's d from it
         self.dtype = dtype
-        self.rule = spec.rule.expand() if spec.rule is not None else None
+        self.rule = rule if rule is not None else (spec.rule.expand() if spec.rule is not None else None)
         self.lo, self.hi = spec.effective_bounds()
+        self.stock_timing = stock_timing
         self.E = None
         if self.rule is None:
             return
@@ -184,6 +185,7 @@ class _Proj:
         self.B = np.zeros((nprod, pre.n), dtype)
         self.M = mask if mask is not None else np.ones((1, 1), bool)
         self.lo_d, self.hi_d = dtype.type(self.lo), dtype.type(self.hi)
+        self._no_x, self._no_out = np.zeros(pre.n, dtype), np.zeros(post.n, dtype)
 
     def trace(self, name):
         """A trace after this step's impulse (for probes)."""
@@ -222,6 +224,11 @@ class _Proj:
         if not self.plastic:
             kernels.forward(self.W, x_next, self.pre.spiking, target)
             return
+        if self.stock_timing:
+            # Lava's LearningDense: deliver with the weights before this step's learning, then learn from the
+            # spike emitted now (the stock semantics' "timing")
+            kernels.forward(self.W, x_next, self.pre.spiking, target)
+            x_arr, x_next, target = x_next, self._no_x, self._no_out
         self.learn(x_arr, y, r, self.post.v, x_next, self.pre.spiking, target,
                    d=None if self.branch is None else self.post.D[self.branch])
 
@@ -251,7 +258,12 @@ class FloatModel:
     precision = "float"
     desc_suffix = ""
 
-    def __init__(self, network, seed, externals=None, parallel=True):
+    def __init__(self, network, seed, externals=None, parallel=True, semantics="document", stock_parts=None,
+                 latency=None):
+        from . import stock as ST
+
+        self.parts = parts = ST.parts_of(semantics, stock_parts, "float")
+        self.latency = lat = ST.DEFAULT_LATENCY if latency is None else int(latency)
         self.network = net = network
         self.seed = seed
         rs = net.run
@@ -265,17 +277,19 @@ class FloatModel:
             if spec.is_source:
                 train = SourceTrain(spec, n, rs.dt, seed, f"source:{name}", dtype)
                 self.trains.append((train, f"populations.{name}"))
-                pops[name] = _SourcePop(name, spec, n, dtype, train)
+                pops[name] = _SourcePop(name, spec, n, dtype, ST.shift(train, parts, lat))
             elif getattr(spec, "prescribed", None) is not None:
                 train = SourceTrain(spec.prescribed, n, rs.dt, seed, f"source:{name}", dtype)
                 self.trains.append((train, f"populations.{name}.prescribed"))
-                pops[name] = _Prescribed(name, spec, n, dtype, train)
+                pops[name] = _Prescribed(name, spec, n, dtype, ST.shift(train, parts, lat))
             elif spec.type == "external":
                 pops[name] = _ExternalPop(name, spec, n, dtype, externals[name], self.shared)
             elif spec.type == "lif_dendritic":
                 pops[name] = _DendPop(name, spec, n, dtype)
             elif spec.type == "lif":
                 pops[name] = _LIFPop(name, spec, n, dtype)
+                if "refractory" in parts:
+                    pops[name].R = 0
             else:
                 pops[name] = _RatePop(name, spec, n, dtype)
         self.populations = pops
@@ -284,7 +298,12 @@ class FloatModel:
         for name, spec in net.projections.items():
             W, mask = initial_weights(net, name, seed, dtype)
             self.init_w[name] = W.copy()
-            projs[name] = _Proj(name, spec, W, mask, pops[spec.pre], pops[spec.post], dtype, parallel)
+            rule = ST.literal_rule(spec) if "literals" in parts and spec.rule is not None else None
+            projs[name] = _Proj(name, spec, W, mask, pops[spec.pre], pops[spec.post], dtype, parallel, rule,
+                                stock_timing="timing" in parts)
+            if rule is not None:  # Lava's float engine clips only at 0, by the sign mode
+                lo, hi = ST.sign_bounds(spec.sign)
+                projs[name].lo_d, projs[name].hi_d = dtype.type(lo), dtype.type(hi)
         self.projs = projs
         self.projections = list(projs.values())
         self.modulators = {name: Modulator(name, spec, dtype) for name, spec in net.modulators.items()}
@@ -320,3 +339,5 @@ class FloatModel:
     def finish(self, res):
         res.weights = {name: p.W.copy() for name, p in self.projs.items()}
         res.initial_weights = {name: W.copy() for name, W in self.init_w.items()}
+        if self.parts:
+            res.report["semantics"] = {"stock": sorted(self.parts), "latency": self.latency}

@@ -112,6 +112,29 @@ def dump_state(engine) -> tuple[dict, dict]:
     return arrays, scalars
 
 
+def dump_records(engine) -> tuple[dict, dict]:
+    """(arrays, scalars) of what the engine recorded (spikes, probe data)."""
+    arrays = {}
+    for name, chunks in engine.spike_chunks.items():
+        n = engine.model.populations[name].n
+        arrays[f"rec.spikes.{name}"] = np.concatenate(chunks) if chunks else np.zeros((0, n), bool)
+    for pname, (times, data) in engine.probe_data.items():
+        arrays[f"rec.probe_times.{pname}"] = np.asarray(times, np.int64)
+        if data:
+            arrays[f"rec.probe_data.{pname}"] = np.asarray(data)
+    return arrays, {"engine.t_record": engine.t_record}
+
+
+def load_records(engine, arrays, scalars):
+    engine.t_record = int(scalars["engine.t_record"])
+    for name in engine.spike_chunks:
+        engine.spike_chunks[name] = [arrays[f"rec.spikes.{name}"].astype(bool)]
+    for pname in engine.probe_data:
+        times = [int(t) for t in arrays[f"rec.probe_times.{pname}"]]
+        data = list(arrays[f"rec.probe_data.{pname}"]) if f"rec.probe_data.{pname}" in arrays else []
+        engine.probe_data[pname] = (times, data)
+
+
 def load_state(engine, arrays, scalars):
     seen: set = set()
     missing = []
@@ -128,7 +151,7 @@ def load_state(engine, arrays, scalars):
             if isinstance(s, dict) and "generator" in s:
                 val.bit_generator.state = _from_json(s["generator"])
             else:
-                _set(owner, attr, s)
+                _set(owner, attr, type(val)(s) if isinstance(val, np.generic) else s)
         else:
             missing.append(path)
 
@@ -307,13 +330,18 @@ class Session:
 
     # ------------------------------------------------------------ checkpoints
     def save(self, path) -> Path:
-        """Write a checkpoint (atomically) to ``path`` (.npz)."""
+        """Write a checkpoint (atomically) to ``path`` (.npz): the document, the
+        complete state, what has been recorded since the start (or the last
+        :meth:`clear`) and the run's metadata."""
         from ...ir.io import to_dict
 
         if any(p.type == "external" for p in self.network.populations.values()):
             raise CheckpointError("checkpoints of networks with external (host) populations are not supported: "
                                   "the step functions' own state (an agent, an environment) is not neurohebb's")
         arrays, scalars = dump_state(self.engine)
+        rec_arrays, rec_scalars = dump_records(self.engine)
+        arrays.update(rec_arrays)
+        scalars.update(rec_scalars)
         doc_arrays: dict = {}
         doc = to_dict(self.network, doc_arrays)
         meta = {
@@ -358,6 +386,7 @@ class Session:
         sess = cls(network, precision=meta["precision"], seed=meta["seed"], steps=meta["horizon"], **opts)
         arrays = {k[6:]: v for k, v in data.items() if k.startswith("state/")}
         load_state(sess.engine, arrays, meta["scalars"])
+        load_records(sess.engine, arrays, meta["scalars"])
         for name, on in meta.get("plastic", {}).items():
             sess._proj(name).plastic = on
         return sess

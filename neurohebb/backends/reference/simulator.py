@@ -11,7 +11,7 @@ from __future__ import annotations
 from ...errors import UnsupportedFeature
 from ...externals import bind, external_populations
 from ...ir.validate import validate
-from .engine import NAME, Engine
+from .engine import NAME, Engine  # noqa: F401  (NAME re-exported)
 from .float_model import FloatModel
 
 PRECISIONS = ("float", "fixed")
@@ -24,10 +24,17 @@ def _check_precision(precision):
 
 
 def build_engine(network, precision="float", seed=None, steps=None, parallel=True, externals=None, hardware="loihi2",
-                 program=None, seeds=None, **options) -> Engine:
+                 program=None, seeds=None, semantics="document", stock_parts=None, latency=None,
+                 **options) -> Engine:
     """Instantiate ``network`` on the model for ``precision`` (not yet run).
     Fixed point compiles the network for ``hardware`` (``steps`` is the
-    horizon the compiler sizes third factors for) unless ``program`` is given."""
+    horizon the compiler sizes third factors for) unless ``program`` is given.
+    ``semantics``: ``document`` (the IR's) or ``stock`` (what Lava's stock
+    processes compute, :mod:`.stock`: what the lava backend's
+    ``lowering="stock"`` runs, bit for bit in fixed point); ``stock_parts``
+    applies only some of its departures, ``latency`` is the host input latency
+    in steps."""
+    stock = dict(semantics=semantics, stock_parts=stock_parts, latency=latency)
     _check_precision(precision)
     seed = network.run.seed if seed is None else int(seed)
     if precision == "fixed":
@@ -40,12 +47,12 @@ def build_engine(network, precision="float", seed=None, steps=None, parallel=Tru
 
         if program is None:
             program = compile_for(network, hardware, seed, steps, **options)
-        return Engine(FixedModel(program, seed, parallel=parallel, seeds=seeds))
+        return Engine(FixedModel(program, seed, parallel=parallel, seeds=seeds, **stock))
     if options:
         raise UnsupportedFeature(f"reference backend, precision 'float': unknown options {sorted(options)}")
     validate(network)
     ext_fns = bind(network, externals)
-    return Engine(FloatModel(network, seed, externals=ext_fns, parallel=parallel))
+    return Engine(FloatModel(network, seed, externals=ext_fns, parallel=parallel, **stock))
 
 
 def run(network, precision="float", seed=None, steps=None, progress=None, parallel=True, externals=None, **options):

@@ -48,6 +48,8 @@ from lava.proc.dense.models import PyLearningDenseModelBitApproximate, PyLearnin
 from lava.proc.dense.process import Dense, LearningDense
 from lava.utils.weightutils import truncate_weights
 
+from ....errors import UnsupportedFeature
+
 REC_VARS = ("weights", "e", "x1", "x2", "y1", "y2", "y3")
 _VAR_ATTR = {"weights": "weights", "e": "tag_1", "x1": "x1", "x2": "x2", "y1": "y1", "y2": "y2", "y3": "y3"}
 
@@ -251,7 +253,9 @@ class PyNHLearningDenseFloat(_LearningMixin, PyLearningDenseModelFloat):
     def _compute_trace_histories(self):
         """t_epoch = 1: after = impulse * spike + before * exp(-1/tau), as the
         reference's ``kernels.update_traces`` (tau = 0: one impulse)."""
-        assert self._learning_rule.t_epoch == 1
+        if self._learning_rule.t_epoch != 1:
+            raise UnsupportedFeature(f"lava emulate: learning epoch t_epoch = {self._learning_rule.t_epoch}; "
+                                     "this process model runs t_epoch = 1 only")
         X, Y = self._x_traces, self._y_traces
         xs = (self.tx == 1).astype(float)[None, :]
         Xh = np.stack([X, xs * self._ximp + X * self._xdec])
