@@ -127,6 +127,9 @@ def cmd_run(args):
         from . import health as _health
         from .externals import permit
 
+        from .ir.validate import check_resources
+
+        check_resources(net, args.steps, args.file)  # refused before allocating, as run() does
         ckpt = inside(out, f"{stem}_{safe_stem(args.backend)}_{safe_stem(args.precision)}.ckpt.npz")
         with permit((), allow), _health.policy(on_nonfinite):
             res = _health.check_result(_run_with_checkpoints(net, args, ckpt, progress))
@@ -359,7 +362,8 @@ def cmd_compare(args):
     with _permission(args, args.file):
         res = compare(net, runs=runs, seeds=args.seeds, steps=args.steps, hardware=args.hardware,
                       progress=None if not args.quiet else False, lowering=args.lowering,
-                      drop_refractory=args.drop_refractory, cluster=args.cluster, workers=args.workers)
+                      drop_refractory=args.drop_refractory, cluster=args.cluster, workers=args.workers,
+                      drift=None if not args.no_drift else False)
     print(res.table())
     out.mkdir(parents=True, exist_ok=True)
     stem = safe_stem(Path(args.file).stem)
@@ -367,7 +371,7 @@ def cmd_compare(args):
     res.plot(path)
     print(f"\nweights over time per run: {path}")
     if res.drift():
-        dpath = out / f"{stem}_drift.png"
+        dpath = inside(out, f"{stem}_drift.png")
         res.plot_drift(dpath)
         print(f"drift by cause: {dpath}")
     return 0
@@ -484,7 +488,8 @@ def cmd_demo(args):
         try:
             keys = ex.get("compare_metrics", [])
             metric = {k: (lambda r, _k=k, _net=net, _f=ex["metrics"]: _f(r, _net)[_k]) for k in keys}
-            cmp = compare(net, runs=["reference:float", "reference:fixed"], seeds=args.seeds, metric=metric or None)
+            cmp = compare(net, runs=["reference:float", "reference:fixed"], seeds=args.seeds, metric=metric or None,
+                          drift=True)
         except NeurohebbError as exc:
             print(f"{name}: not run in fixed point: {exc}\n")
             continue
@@ -598,6 +603,9 @@ def build_parser():
     cm.add_argument("--hardware", default="loihi2")
     cm.add_argument("--out", default="out")
     cm.add_argument("--quiet", action="store_true")
+    cm.add_argument("--no-drift", action="store_true",
+                    help="skip the drift split by cause (one more float run per seed when the runs are "
+                         "reference:float and reference:fixed)")
     cm.add_argument("--allow-local-functions", action="store_true", help=LOCAL_HELP)
 
 

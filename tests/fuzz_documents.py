@@ -353,18 +353,30 @@ def variants(n: int, seed: int = 0, root: Path = ROOT, docs=None, token: str | N
 PATH_RE = re.compile(r"(line \d+|[A-Za-z_][\w\[\]]*(\.[\w\[\]\-]+)+\s*:|\b(populations|projections|modulators|probes|run|name|format_version|description)\b)")
 
 
-def _child(argv, conn, mem_limit):
+def _cpu_seconds() -> float:
+    import resource
+
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime
+
+
+def _child(argv, conn, mem_limit, cpu_limit):
     import resource
 
     if mem_limit:
         resource.setrlimit(resource.RLIMIT_AS, (mem_limit, mem_limit))
+    if cpu_limit:  # SIGXCPU after cpu_limit seconds of computing (of this child, whatever the machine's load)
+        used = int(_cpu_seconds()) + 1
+        resource.setrlimit(resource.RLIMIT_CPU, (used + int(cpu_limit), used + int(cpu_limit) + 5))
+    cpu0 = _cpu_seconds()
     out, err = io.StringIO(), io.StringIO()
     try:
         from neurohebb.cli import main
 
         with redirect_stdout(out), redirect_stderr(err):
             code = main(argv)
-        conn.send({"code": code, "stdout": out.getvalue()[-4000:], "stderr": err.getvalue()[-4000:]})
+        conn.send({"code": code, "stdout": out.getvalue()[-4000:], "stderr": err.getvalue()[-4000:],
+                   "cpu": _cpu_seconds() - cpu0})
     except SystemExit as exc:
         conn.send({"code": exc.code if isinstance(exc.code, int) else 2, "stdout": out.getvalue()[-4000:],
                    "stderr": err.getvalue()[-4000:]})
@@ -375,29 +387,36 @@ def _child(argv, conn, mem_limit):
         conn.close()
 
 
-def run_cli(argv, timeout=10.0, mem_limit=6 * 2**30):
+def run_cli(argv, timeout=10.0, mem_limit=6 * 2**30, wall_limit=600.0):
     """Run ``neurohebb argv`` in a forked child; returns a dict with code, stdout,
-    stderr, or exc/tb (a traceback), or hang/crash, and the wall time."""
+    stderr, cpu (seconds), or exc/tb (a traceback), or hang/crash, and the wall
+    time.  A hang is a child that computes for more than ``timeout`` CPU
+    seconds (SIGXCPU; CPU time, so that a loaded machine does not turn slow
+    commands into hangs) or that does not finish within ``wall_limit`` seconds."""
     import multiprocessing as mp
 
     ctx = mp.get_context("fork")
     a, b = ctx.Pipe(duplex=False)
     t0 = time.perf_counter()
-    p = ctx.Process(target=_child, args=(argv, b, mem_limit))
+    p = ctx.Process(target=_child, args=(argv, b, mem_limit, timeout))
     p.start()
     b.close()
     res = None
-    if a.poll(timeout):
+    if a.poll(wall_limit):
         try:
             res = a.recv()
         except EOFError:
             res = None
-    p.join(timeout=2)
+    p.join(timeout=5)
     if p.is_alive():
         os.kill(p.pid, signal.SIGKILL)
         p.join()
     if res is None:
-        res = {"code": None, "hang": True} if (time.perf_counter() - t0) >= timeout else {"code": None, "crash": p.exitcode}
+        if p.exitcode in (-signal.SIGXCPU, -signal.SIGKILL):
+            res = {"code": None, "hang": True, "why": f"more than {timeout:g} s of CPU" if p.exitcode == -signal.SIGXCPU
+                   else f"no answer within {wall_limit:g} s"}
+        else:
+            res = {"code": None, "crash": p.exitcode}
     res["seconds"] = time.perf_counter() - t0
     return res
 
@@ -456,14 +475,15 @@ def evaluate(v, work: Path, steps=20, timeout=10.0, stages=("validate", "run", "
         if result["validate"] == "ok" and "run" in stages:
             r = run_cli(["run", str(doc), "--steps", str(steps), "--quiet", "--out", str(out), *run_args], run_timeout)
             c = classify(r, "run")
-            if c in ("ok", "refused") and r["seconds"] > timeout:
-                c = f"{c} but slow (>{timeout:g} s)"
+            if c in ("ok", "refused") and r.get("cpu", 0) > timeout:
+                c = f"{c} but slow (>{timeout:g} s CPU)"
             if c == "ok" and _nonfinite_in(out):
                 said = re.search(r"nan|non-finite|infinit", (r.get("stdout", "") + r.get("stderr", "")), re.I)
                 c = "ok-nonfinite-reported" if said else "UNREPORTED-NONFINITE"
             result["run"] = c
             result["detail"]["run"] = r.get("tb") or r.get("stderr", "")[-600:]
             result["run_seconds"] = r["seconds"]
+            result["run_cpu"] = r.get("cpu")
         if result["validate"] == "ok" and "compile" in stages:
             r = run_cli(["compile", str(doc), "--hardware", "loihi2"], timeout)
             result["compile"] = classify(r, "compile")
@@ -494,6 +514,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--variants", type=int, default=2000)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--start", type=int, default=0, help="evaluate only variants start .. variants-1 (to split a run)")
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--timeout", type=float, default=10.0, help="validate, compile: a hang after this many seconds")
     ap.add_argument("--run-timeout", type=float, default=120.0, help="run: a hang after this many seconds (slower runs are listed as slow)")
@@ -514,6 +535,8 @@ def main(argv=None):
     t0 = time.perf_counter()
     with jsonl.open("w") as fh:
         for v in variants(args.variants, args.seed):
+            if v["index"] < args.start:
+                continue
             r = evaluate(v, work, args.steps, args.timeout, run_timeout=args.run_timeout)
             results.append(r)
             fh.write(json.dumps(r, default=str) + "\n")

@@ -103,6 +103,9 @@ def ei_network(rule, steps=1200, seed=3):
     b.probe("u", "I", "u", every=50)
     b.probe("inp", "R", "input", every=13)
     b.probe("wE", "in_E", "weights", every=300)
+    b.probe("x1", "in_E", "x1", every=50)
+    b.probe("y1", "E_R", "y1", every=60)
+    b.probe("u_last", "E", "u", every=steps - 1)  # samples at 0 and at the last step
     b.probe("sR", "R", "spikes", every=1)
     return b.build()
 
@@ -120,9 +123,15 @@ def test_per_post_third_factor_equivalent():
     b.population("E", type="lif", n=4, du=0.3, dv=0.1, vth=1.0)
     rng = np.random.default_rng(0)
     b.modulator("err", type="array", scope="per_post", values=rng.normal(0, 1, (250, 4)).tolist(), repeat=True)
+    mask = np.ones((4, 60), bool)
+    mask[:, :3] = False  # pre neurons 0-2 have no synapse: their trace comes from their spikes
+    mask[2, :] = False   # post neuron 2 neither
     b.projection("p", "inp", "E", weights={"init": "uniform", "low": 0.0, "high": 0.2}, bounds=(-0.5, 0.5),
-                 rule={"template": "custom", "dw": "0.01*y0*x1*r - 0.002*x0*r", "modulator": "err",
-                       "traces": {"x1": {"tau": 10}}})
+                 connectivity={"type": "mask", "values": mask.tolist()},
+                 rule={"template": "custom", "dw": "0.01*y0*x1*r - 0.002*x0*r*y1", "modulator": "err",
+                       "traces": {"x1": {"tau": 10}, "y1": {"tau": 7, "impulse": 0.5}}})
+    b.probe("x1", "p", "x1", every=9)
+    b.probe("y1", "p", "y1", every=11)
     r, n = both(b.build())
     assert_equivalent(r, n)
 
@@ -174,7 +183,7 @@ def test_refusals_name_the_field():
     assert "rate neurons" in why["populations.y.type"]
     assert "delay" in why["projections.p.delay"]
     assert "dependency u" in why["projections.q.rule"]
-    assert "weights only" in why["probes.tr.var"]
+    assert "probes.tr.var" not in why  # traces are read from the synapses
     assert "precision" in _reasons_at(net, "fixed")
     with pytest.raises(UnsupportedFeature, match="projections.p.delay"):
         nh.run(net, backend="nest", progress=False)

@@ -344,6 +344,8 @@ def coeff_terms(rule, traces, ctx, lr):
                 elif f.var == "w":
                     typ *= max(abs(ctx["w"].lo), abs(ctx["w"].hi)) / 2
                 elif f.var == "e":
+                    if ctx.get("tag") is None:  # e without de: lower_rule refuses the product
+                        raise KeyError(f.var)
                     typ *= max(abs(ctx["tag"].lo), abs(ctx["tag"].hi)) / 4
                 elif f.var == "r":
                     typ *= ctx["r"].hi / 2

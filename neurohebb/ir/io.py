@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import reprlib
 import typing
 from pathlib import Path
 
@@ -109,10 +110,12 @@ def _positions(root) -> dict[str, tuple[int, int]]:
     """Field path (as in error messages) -> (line, column), 1-based."""
     out: dict[str, tuple[int, int]] = {}
     stack = [(root, "")]
-    seen = 0
-    while stack and seen < 200_000:
+    visited: set[int] = set()  # an aliased node is walked once (its first path)
+    while stack and len(visited) < 200_000:
         node, path = stack.pop()
-        seen += 1
+        if id(node) in visited:
+            continue
+        visited.add(id(node))
         if isinstance(node, yaml.MappingNode):
             for k, v in node.value:
                 if isinstance(k, yaml.ScalarNode):
@@ -358,6 +361,12 @@ def _model_at(loc, data):
     return cls if isinstance(cls, type) and issubclass(cls, BaseModel) else None
 
 
+_SHORT = reprlib.Repr()
+_SHORT.maxlist = _SHORT.maxtuple = _SHORT.maxdict = 8
+_SHORT.maxlevel = 3
+_SHORT.maxstring = _SHORT.maxother = _SHORT.maxlong = 60
+
+
 def format_validation_error(exc: ValidationError, data) -> list[tuple[str, str]]:
     problems = []
     for err in exc.errors(include_url=False):
@@ -387,7 +396,7 @@ def format_validation_error(exc: ValidationError, data) -> list[tuple[str, str]]
             continue
         inp = err.get("input")
         if kind not in ("union_tag_invalid", "union_tag_not_found") and not isinstance(inp, (dict, np.ndarray)):
-            shown = repr(inp)
+            shown = _SHORT.repr(inp)  # bounded: an input may be a list of a million elements
             if len(shown) > 60:
                 shown = shown[:57] + "..."
             msg = f"{msg} (found {shown})"

@@ -210,16 +210,23 @@ def check(net) -> list[tuple[str, str]]:
 def validate(net, source: str | None = None, steps: int | None = None):
     """``net`` when it is consistent and a run of ``steps`` steps (default: the
     document's) fits in this machine's memory; else :class:`NetworkError`."""
-    from . import limits
-
     problems = check(net)
     if problems:
         raise NetworkError(problems, source)
-    limits.check(net, steps, source)
+    check_resources(net, steps, source)
     from ..units import check_dt
 
     check_dt(net, stacklevel=3)  # durations are in steps: say what dt != 1 means
     return net
+
+
+def check_resources(net, steps: int | None = None, source: str | None = None, available: int | None = None):
+    """The memory estimate of a run of ``steps`` steps (:mod:`.limits`): its
+    items, or :class:`NetworkError` when it exceeds the memory available
+    (``available`` bytes, default what the machine has)."""
+    from . import limits
+
+    return limits.check(net, steps, source, available)
 
 
 def _expand(spec, path, problems):

@@ -8,11 +8,13 @@ Traces x1 (pre, tau_plus) and y1 (post, tau_minus), impulse 1 per spike.
 * ``van_rossum``:      dw = a_plus * y0*x1  -  a_minus/w_max * x0*y1*w
   (additive LTP, multiplicative LTD; NEST ``mu_plus = 0, mu_minus = 1``)
 
-With ``timing: exclusive`` and zero delay this is NEST's ``stdp_synapse``
+With ``timing: exclusive`` this is the rule of NEST's ``stdp_synapse``
 (``lambda = a_plus / w_max``, ``alpha = a_minus / a_plus``, Wmax = w_max = the
-upper bound) whenever no pre and post spike share a step.  Timing is measured
-at the synapse: a pre spike counts when it arrives (1 + delay steps after it
-was emitted).
+upper bound; same-time pairs excluded).  Timing is measured at the synapse: a
+pre spike counts when it arrives (1 + delay steps after it was emitted).  NEST
+pairs at emission with post spikes seen one delay late instead, i.e. 2 x (1 +
+delay) steps later; the nest backend runs the IR's timing with its own synapse
+(docs/backends/nest.md).
 """
 from __future__ import annotations
 

@@ -8,9 +8,10 @@ y1 = o1 (tau_minus), y2 = o2 (tau_y).
 
     dw = a2_plus*y0*x1 + a3_plus*y0*x1*y2 - a2_minus*x0*y1 - a3_minus*x0*y1*x2
 
-With ``timing: exclusive`` (the default) and zero delay this is NEST's
-``stdp_triplet_synapse`` (Aplus=a2_plus, Aplus_triplet=a3_plus, ...) when no
-pre and post spike share a step.  Defaults: visual cortex, all-to-all, minimal
+With ``timing: exclusive`` (the default) this is the rule of NEST's
+``stdp_triplet_synapse`` (Aplus=a2_plus, Aplus_triplet=a3_plus, ...; same-time
+pairs excluded), whose pairing is shifted by its dendritic delay as
+``stdp_pair`` says.  Defaults: visual cortex, all-to-all, minimal
 model (Pfister & Gerstner 2006, Table 4).
 
 The amplitudes are **absolute weight changes**, in the units of the

@@ -144,6 +144,40 @@ class _Lowered:
         have[tgt, src] = True
         return W, have
 
+    def trace(self, name, var):
+        """Trace ``var`` of projection ``name`` after the last simulated step, per
+        pre (x) or post (y) neuron, read from the synapses; and which neurons
+        this process holds a synapse of."""
+        nest, pr = self.nest, self.net.projections[name]
+        pre_side = var.startswith("x")
+        n = self.size[pr.pre if pre_side else pr.post]
+        out, have = np.zeros(n), np.zeros(n, bool)
+        model = self.models.get(name)
+        conns = nest.GetConnections(synapse_model=model) if model else ()
+        if len(conns) == 0:
+            return out, have
+        d = conns.get(["source" if pre_side else "target", var])
+        first = self.nodes[pr.pre if pre_side else pr.post][0].global_id
+        idx = np.asarray(d["source" if pre_side else "target"], np.int64) - first
+        out[idx] = d[var]
+        have[idx] = True
+        return out, have
+
+    def trace_from_spikes(self, spikes, name, var):
+        """The IR's trace from the recorded spikes, (steps, n): for neurons
+        without a synapse of the projection here (nothing to read in NEST)."""
+        pr = self.net.projections[name]
+        tr = pr.rule.expand().traces[var]
+        pre_side = var.startswith("x")
+        a = spikes[pr.pre] if pre_side else spikes[pr.post]
+        lag = 1 + pr.delay if pre_side else 0
+        z = np.zeros(a.shape[1])
+        out = np.zeros(a.shape)
+        for t in range(self.steps):
+            z = z * tr.decay + (tr.impulse * a[t - lag] if t >= lag else 0.0)
+            out[t] = z
+        return out
+
     def state(self, pop, var):
         """``var`` of every neuron of ``pop`` now, and which this process holds."""
         nest = self.nest
@@ -178,7 +212,8 @@ class _Lowered:
 
 
 def _gather(parts):
-    """Combine (value, have) pieces of every MPI process (rank order) into the full value."""
+    """Combine the (value, have) pieces of every MPI process (rank order): the
+    full value and where some process had it."""
     try:
         from mpi4py import MPI
     except ImportError as exc:
@@ -198,7 +233,7 @@ def _gather(parts):
             else:
                 val[h2] = v2[h2]
             have |= h2
-        out[key] = val
+        out[key] = (val, have)
     return out
 
 
@@ -233,7 +268,7 @@ def run(network, precision="float", seed=None, steps=None, progress=None, thread
     nest.Prepare()
     now, nest_time = -1, 0  # last IR step simulated; NEST's time (ms = steps)
     try:
-        for t in sorted(reads) + [steps - 1]:
+        for t in sorted(set(reads) | {steps - 1}):
             if t > now:
                 nest.Run(float(t + 1 + OFFSET - nest_time))
                 now, nest_time = t, t + 1 + OFFSET
@@ -241,7 +276,9 @@ def run(network, precision="float", seed=None, steps=None, progress=None, thread
                     pbar.update(now + 1 - pbar.n)
             for pname in reads.get(t, ()):
                 pb = network.probes[pname]
-                if pb.target in network.projections:
+                if pb.target in network.projections and pb.var != "weights":
+                    data[pname].append(low.trace(pb.target, pb.var))
+                elif pb.target in network.projections:
                     data[pname].append(low.weights(pb.target))
                 else:
                     data[pname].append(low.state(pb.target, pb.var))
@@ -253,20 +290,23 @@ def run(network, precision="float", seed=None, steps=None, progress=None, thread
 
     spikes = {name: (low.spikes(name), np.ones(1, bool)) for name in network.populations}
     nproc = nest.NumProcesses()
+    parts = {("s", k): v for k, v in spikes.items()}
+    parts.update({("w", k): v for k, v in final.items()})
+    for pname, lst in data.items():
+        for i, v in enumerate(lst):
+            parts[("p", pname, i)] = v
     if nproc > 1:  # every process holds its own neurons, recorders and synapses
-        parts = {("s", k): v for k, v in spikes.items()}
-        parts.update({("w", k): v for k, v in final.items()})
-        for pname, lst in data.items():
-            for i, v in enumerate(lst):
-                parts[("p", pname, i)] = v
-        full = _gather(parts)
-        spikes = {k: full[("s", k)] for k in spikes}
-        final = {k: full[("w", k)] for k in final}
-        data = {pname: [full[("p", pname, i)] for i in range(len(lst))] for pname, lst in data.items()}
-    else:
-        spikes = {k: v[0] for k, v in spikes.items()}
-        final = {k: v[0] for k, v in final.items()}
-        data = {pname: [v[0] for v in lst] for pname, lst in data.items()}
+        parts = _gather(parts)
+    spikes = {k: parts[("s", k)][0] for k in spikes}
+    final = {k: parts[("w", k)][0] for k in final}
+    for pname, pb in network.probes.items():
+        vals = [parts[("p", pname, i)] for i in range(len(data[pname]))]
+        if vals and pb.target in network.projections and pb.var != "weights" and not all(h.all() for _, h in vals):
+            # traces of neurons without a synapse of the projection: from their recorded spikes
+            series = low.trace_from_spikes(spikes, pb.target, pb.var)
+            times = range(0, steps, pb.every)
+            vals = [(np.where(h, v, series[t]), h) for (v, h), t in zip(vals, times)]
+        data[pname] = [v for v, _ in vals]
 
     res = Result(network.name, NAME, precision, seed, steps, network.run.dt)
     res.spikes = spikes

@@ -86,9 +86,9 @@ def unsupported(network, precision="float", threads=None, **options) -> list[tup
                                               "series of the other modulator types only"))
             continue
         if pb.target in network.projections:
-            if pb.var != "weights":
-                out.append((f"{path}.var", f"{pb.var!r}: the synapse keeps its traces per event, not per step; "
-                                           "nest records weights only"))
+            if pb.var not in ("weights",) + TRACE_ORDER:
+                out.append((f"{path}.var", f"{pb.var!r}: neurohebb_synapse has no eligibility; nest records "
+                                           "weights and traces"))
             continue
         p = pops.get(pb.target)
         if p is not None and pb.var not in POP_PROBES.get(p.type, ()):
@@ -160,6 +160,7 @@ def rule_params(network, pr, steps, n_post, first_id) -> dict:
         series = Modulator(rule.modulator, spec).series(steps, n_post if per_post else None)
         extra = {"r_series": np.asarray(series, float).ravel().tolist(), "r_cols": n_post if per_post else 1,
                  "r_first": int(first_id)}
+    extra["trace_used"] = [1 if k in rule.traces else 0 for k in TRACE_ORDER]
     return {**extra, "trace_decay": decay, "trace_impulse": impulse, "prod_coeff": coeff, "prod_dep": dep,
             "prod_nfac": nfac, "fac_var": var, "fac_off": off, "exclusive": rule.timing == "exclusive",
             "w_lo": float(lo) if math.isfinite(lo) else -1e308, "w_hi": float(hi) if math.isfinite(hi) else 1e308}

@@ -204,7 +204,8 @@ public:
   std::vector< long > fac_var;    // all factors, in product order
   std::vector< double > fac_off;  // their bracket offsets
   bool exclusive { true };
-  bool used[ 5 ] { false, false, false, false, false };  // traces some factor reads
+  bool used[ 5 ] { false, false, false, false, false };  // traces a factor reads or the rule declares
+  std::vector< long > trace_used { 0, 0, 0, 0, 0 };     // the rule's declared traces (probes)
   //! the third factor r[t] (a precomputed modulator series): r_series[t * r_cols + post index]
   std::vector< double > r_series;
   long r_cols { 1 };
@@ -225,6 +226,7 @@ public:
     d[ "exclusive" ] = exclusive;
     d[ "w_lo" ] = lo;
     d[ "w_hi" ] = hi;
+    d[ "trace_used" ] = trace_used;
     d[ "r_series" ] = r_series;
     d[ "r_cols" ] = r_cols;
     d[ "r_first" ] = r_first;
@@ -245,6 +247,13 @@ public:
     d.update_value( "exclusive", exclusive );
     d.update_value( "w_lo", lo );
     d.update_value( "w_hi", hi );
+    auto ntu = trace_used;
+    d.update_value( "trace_used", ntu );
+    if ( ntu.size() != 5 )
+    {
+      throw nest::BadProperty( "trace_used needs 5 values (x1 x2 y1 y2 y3)" );
+    }
+    trace_used = ntu;
     d.update_value( "r_series", r_series );
     d.update_value( "r_cols", r_cols );
     d.update_value( "r_first", r_first );
@@ -282,7 +291,7 @@ public:
     }
     for ( int k = 0; k < 5; ++k )
     {
-      used[ k ] = std::find( nvar.begin(), nvar.end(), long( k ) ) != nvar.end();
+      used[ k ] = trace_used[ k ] != 0 or std::find( nvar.begin(), nvar.end(), long( k ) ) != nvar.end();
     }
     decay = ndecay;
     impulse = nimp;
@@ -446,6 +455,15 @@ public:
       copy.advance( last, tgt->history, r, static_cast< long >( tgt->get_node_id() ) - r.r_first );
     }
     d[ nest::names::weight ] = copy.w;
+    // the traces after the impulses of the last simulated step
+    static const char* names[ 5 ] = { "x1", "x2", "y1", "y2", "y3" };
+    for ( int k = 0; k < 5; ++k )
+    {
+      const bool pre = k < 2;
+      const long t0 = pre ? copy.tx : copy.ty;
+      const double z = pre ? copy.x[ k ] : copy.y[ k - 2 ];
+      d[ names[ k ] ] = t0 < 0 ? 0.0 : z * std::pow( r.decay[ k ], double( last - t0 ) );
+    }
     d[ "weight_at_last_event" ] = s_.w;
   }
   void

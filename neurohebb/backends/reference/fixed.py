@@ -420,6 +420,9 @@ class FixedModel:
             return syn.Y[syn.ynames.index(pb.var)] / pp.traces[pb.var].scale
         return np.asarray(self.modulators[pb.target].r, float)
 
+    def weights_now(self) -> dict:
+        return {name: pr.pp.weights.dequantize(pr.W) for name, pr in self.projs.items()}
+
     def finish(self, res):
         sat, ints = {}, {}
         res.weights = {}

@@ -336,6 +336,9 @@ class FloatModel:
             return pr.trace(pb.var)
         return np.asarray(self.modulators[pb.target].r)
 
+    def weights_now(self) -> dict:
+        return {name: p.W.copy() for name, p in self.projs.items()}
+
     def finish(self, res):
         res.weights = {name: p.W.copy() for name, p in self.projs.items()}
         res.initial_weights = {name: W.copy() for name, W in self.init_w.items()}
