@@ -1,8 +1,12 @@
 # The two commands of the README:  make run  (main job)  and  make test  (the tests).
+# make test-slow: the slow experiment tests (pytest -m slow) that make test skips; CI runs both.
+# make lock: regenerate constraints.txt (the pinned versions the set-up installs) after a
+#            dependency in pyproject.toml changed; LOCK_ARGS=--upgrade moves every pin.
 VENV ?= .venv
 OUT ?= out
+PYTEST_ARGS ?=
 
-.PHONY: run test bench setup clean
+.PHONY: run test test-slow test-all bench setup lock clean
 setup:
 	@bash scripts/bootstrap.sh
 
@@ -10,10 +14,19 @@ run: setup
 	$(VENV)/bin/neurohebb demo --out $(OUT)
 
 test: setup
-	$(VENV)/bin/python -m pytest
+	$(VENV)/bin/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
+test-slow: setup
+	$(VENV)/bin/python -m pytest -m slow $(PYTEST_ARGS)
+
+test-all: setup
+	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 bench: setup
 	$(VENV)/bin/python benchmarks/run_all.py
+
+lock:
+	@LOCK_ARGS="$(LOCK_ARGS)" bash scripts/lock.sh
 
 clean:
 	rm -rf $(VENV) $(OUT)

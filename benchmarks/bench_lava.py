@@ -15,7 +15,7 @@ the results back).  For fixed point the reference is timed twice: ``run()``
 as a user calls it (it compiles the network, which loads
 ``hardware_configs/loihi2.yaml`` with PyYAML: ~7 ms per call) and
 ``run_fixed(net, hardware=<HardwareConfig loaded once>)`` (what ``compare``
-does: one config for all runs).  The issue's target is reference at least
+does: one config for all runs).  The target is reference at least
 100x faster.
 
 Run from the repo root:  .venv/bin/python benchmarks/bench_lava.py [--sizes 100 1000] [--steps 1000]

@@ -3,16 +3,17 @@ reference simulator, Nengo and Lava/Loihi; compare the results."""
 from . import backends, ir, rules
 from .api import load, run
 from .compare import ComparisonResult, compare
-from .compiler import compile_network as compile  # noqa: A001 (neurohebb.compile, as in the design)
+from .compiler import compile_network as compile  # noqa: A001 (the public name is neurohebb.compile)
 from .builder import Builder
 from .errors import (BackendUnavailable, CapacityExceeded, CompileError, HardwareConfigError, NetworkError,
-                     NeurohebbError, NotExpressible, UnsupportedFeature)
+                     NeurohebbError, NotExpressible, UnitsWarning, UnsupportedFeature)
 from .ir import Network, save
-from .result import Result
+from .result import Result, load_result
 from .simulator import Simulator
+from . import plot  # noqa: E402  (neurohebb.plot: figures of results and comparisons)
 
 __version__ = "0.1.0"
-__all__ = ["load", "save", "run", "Simulator", "compile", "compare", "ComparisonResult", "Builder", "Network", "Result", "ir",
+__all__ = ["load", "save", "run", "Simulator", "load_result", "plot", "UnitsWarning", "compile", "compare", "ComparisonResult", "Builder", "Network", "Result", "ir",
            "rules", "backends", "NeurohebbError", "NetworkError", "BackendUnavailable", "UnsupportedFeature",
            "CompileError", "NotExpressible", "CapacityExceeded", "HardwareConfigError"]
 

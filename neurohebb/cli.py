@@ -1,7 +1,22 @@
-"""Command line: ``neurohebb validate | run | rules | schema | demo``.
+"""Command line of neurohebb: declare a network and its plasticity once, run and compare it.
 
-Invalid input exits with code 2 and a message naming the file, the field,
-what was found and what is allowed; never a traceback.
+Commands (``neurohebb COMMAND --help`` for each one's options):
+  validate    check network documents
+  run         run a network document; write results (.npz) and plots
+  rules       list rule templates and their parameters
+  schema      write the IR's JSON Schema
+  docs        regenerate docs/ir.md, docs/rules.md and the JSON Schema from the code
+  compile     compile for a hardware target; print the quantization/capacity report
+  compare     run on several backend:precision pairs and seeds; print agreement metrics
+  sims        the experiments in sims/: ``sims list``, ``sims run NAME``
+  search      search chip-expressible learning rules for an objective (Optuna + Dask)
+  export-nir  write a network document as a NIR graph (plasticity in metadata)
+  import-nir  read a NIR graph into a network document
+  demo        the main job: run the shipped examples, print metrics, write plots
+
+``neurohebb --version`` prints the version.  Invalid input exits with code 2 and
+a message naming the file, the field, what was found and what is allowed; never
+a traceback.
 """
 from __future__ import annotations
 
@@ -59,6 +74,15 @@ def _int_arg(value, flag, lo, hi):
     return value
 
 
+def _agg():
+    """The CLI only writes files: it selects Agg for its own process, before
+    pyplot is imported (the library never selects a backend)."""
+    if "matplotlib.pyplot" not in sys.modules:
+        import matplotlib
+
+        matplotlib.use("Agg")
+
+
 def cmd_validate(args):
     from .ir import load
 
@@ -71,6 +95,7 @@ def cmd_validate(args):
 
 
 def cmd_run(args):
+    _agg()
     from . import plotting
     from .api import run
     from .ir import load
@@ -90,22 +115,19 @@ def cmd_run(args):
     result_file = inside(out, f"{stem}_{safe_stem(args.backend)}_{safe_stem(args.precision)}.npz")
     allow = [Path(args.file).resolve().parent] if args.allow_local_functions else []
     progress = None if not args.quiet else False
-    nonfinite = "continue" if args.allow_nonfinite else "error"
+    on_nonfinite = "continue" if args.allow_nonfinite else "error"
     if args.checkpoint_every:
-        from . import health
+        from . import health as _health
         from .externals import permit
-        from .ir.validate import check_resources
 
-        if args.steps is not None:
-            check_resources(net, args.steps, args.file)
-        out.mkdir(parents=True, exist_ok=True)
-        ckpt = inside(out, result_file.name[:-len(".npz")] + ".ckpt.npz")
-        with permit(directories=allow), health.policy(nonfinite):
-            res = health.check_result(_run_with_checkpoints(net, args, ckpt, progress))
+        ckpt = inside(out, f"{stem}_{safe_stem(args.backend)}_{safe_stem(args.precision)}.ckpt.npz")
+        with permit((), allow), _health.policy(on_nonfinite):
+            res = _health.check_result(_run_with_checkpoints(net, args, ckpt, progress))
     else:
         res = run(net, backend=args.backend, precision=args.precision, seed=args.seed, steps=args.steps,
-                  progress=progress, allow_dirs=allow, on_nonfinite=nonfinite, **extra)
+                  progress=progress, allow_dirs=allow, on_nonfinite=on_nonfinite, **extra)
     out.mkdir(parents=True, exist_ok=True)
+    res.network = net
     res.save(result_file)
     files = [] if args.no_plots or res.report.get("nonfinite") else plotting.all_plots(res, net, out, stem)
     rows = []
@@ -126,6 +148,38 @@ def cmd_run(args):
     print(f"\n{res.steps} steps in {res.wall_time:.2f} s on {res.backend}:{res.precision}; wrote {out}/ "
           f"({len(files)} plots and {result_file.name})")
     return 0
+
+
+def _allowed(ann) -> str:
+    """A field's type as a user reads it: allowed values of a Literal, "or
+    null" for an Optional."""
+    from .docgen import type_name
+
+    return type_name(ann).replace("\\|", "|").replace(" | ", " or ").replace(" (optional)", " or null")
+
+
+def _run_with_checkpoints(net, args, ckpt, progress):
+    """Run in chunks of ``--checkpoint-every`` steps, writing a checkpoint after
+    each; when ``ckpt`` exists (an interrupted run of the same command), resume
+    from it.  The result equals an uninterrupted run bit for bit."""
+    from .simulator import Simulator
+
+    if args.checkpoint_every < 1:
+        raise NeurohebbError(f"--checkpoint-every: expected a positive number of steps, got {args.checkpoint_every}")
+    total = net.run.steps if args.steps is None else int(args.steps)
+    if ckpt.exists() and not args.restart:
+        sim = Simulator.load(ckpt, network=net, **({"parallel": args.threads > 1} if args.threads else {}))
+        if (sim.precision, sim.seed) != (args.precision, net.run.seed if args.seed is None else args.seed):
+            raise NeurohebbError(f"{ckpt}: the checkpoint is of precision {sim.precision!r}, seed {sim.seed}; this "
+                                 "command asks for another run. Use --restart to start over")
+        print(f"resuming from {ckpt} at step {sim.t} of {total}", file=sys.stderr)
+    else:
+        opts = {"threads": args.threads} if args.threads is not None else {}
+        sim = Simulator(net, backend=args.backend, precision=args.precision, seed=args.seed, steps=total, **opts)
+    while sim.t < total:
+        sim.run(min(args.checkpoint_every, total - sim.t), progress=progress)
+        sim.save(ckpt)
+    return sim.result()
 
 
 def format_health(report: dict) -> str:
@@ -163,42 +217,25 @@ def format_health(report: dict) -> str:
     return "\n".join(lines)
 
 
-def _run_with_checkpoints(net, args, ckpt, progress):
-    """Run in chunks of ``--checkpoint-every`` steps, writing a checkpoint after
-    each; when ``ckpt`` exists (an interrupted run of the same command), resume
-    from it.  The result equals an uninterrupted run bit for bit."""
-    from .simulator import Simulator
-
-    if args.checkpoint_every < 1:
-        raise NeurohebbError(f"--checkpoint-every: expected a positive number of steps, got {args.checkpoint_every}")
-    total = net.run.steps if args.steps is None else int(args.steps)
-    if ckpt.exists() and not args.restart:
-        sim = Simulator.load(ckpt, network=net, **({"parallel": args.threads > 1} if args.threads else {}))
-        if (sim.precision, sim.seed) != (args.precision, net.run.seed if args.seed is None else args.seed):
-            raise NeurohebbError(f"{ckpt}: the checkpoint is of precision {sim.precision!r}, seed {sim.seed}; this "
-                                 "command asks for another run. Use --restart to start over")
-        print(f"resuming from {ckpt} at step {sim.t} of {total}", file=sys.stderr)
-    else:
-        opts = {"threads": args.threads} if args.threads is not None else {}
-        sim = Simulator(net, backend=args.backend, precision=args.precision, seed=args.seed, steps=total, **opts)
-    while sim.t < total:
-        sim.run(min(args.checkpoint_every, total - sim.t), progress=progress)
-        sim.save(ckpt)
-    return sim.result()
-
-
 def cmd_rules(args):
     from .rules import TEMPLATES
 
     for name, cls in TEMPLATES.items():
         doc = (cls.__module__ and sys.modules[cls.__module__].__doc__ or "").strip().splitlines()
-        print(f"{name}: {doc[0] if doc else ''}")
+        head = doc[0] if doc else ""
+        if head.startswith(f"``{name}``:"):
+            head = head[len(name) + 5:].strip()
+        print(f"{name}: {head}")
+        rows = []
         for fname, f in cls.model_fields.items():
             if fname == "template":
                 continue
-            default = "required" if f.is_required() else f"default {f.default!r}"
-            ann = getattr(f.annotation, "__name__", None) or str(f.annotation).replace("typing.", "")
-            print(f"    {fname:18s} {ann:28s} {default}")
+            default = "required" if f.is_required() else repr(f.get_default(call_default_factory=True))
+            cons = [f"{a} {getattr(m, a)}" for m in f.metadata for a in ("gt", "ge", "lt", "le")
+                    if getattr(m, a, None) is not None]
+            what = _allowed(f.annotation) + (f" ({', '.join(cons)})" if cons else "")
+            rows.append([fname, what, default, f.description or ""])
+        print("\n".join("    " + line for line in _table(rows, ["parameter", "allowed values", "default", "meaning"]).splitlines()))
         print()
     return 0
 
@@ -219,12 +256,64 @@ def cmd_docs(args):
     return 0
 
 
+def _trace_impulses(items) -> dict | None:
+    """``--trace-impulses PROJ.TRACE=N`` (repeatable) -> {proj: {trace: N}}."""
+    if not items:
+        return None
+    out: dict = {}
+    for it in items:
+        key, eq, val = it.partition("=")
+        proj, dot, trace = key.partition(".")
+        try:
+            v = float(val)
+        except ValueError:
+            v = None
+        if not eq or not dot or not proj or not trace or v is None:
+            raise NeurohebbError(f"--trace-impulses {it!r}: expected PROJECTION.TRACE=IMPULSE, e.g. syn.x1=32")
+        out.setdefault(proj, {})[trace] = int(v) if v == int(v) else v
+    return out
+
+
 def cmd_compile(args):
     import json
 
-    from .compiler import compile_file
+    from .compiler import compile_network
+    from .ir import load
 
-    program, report = compile_file(args.file, hardware=args.hardware)
+    net = load(args.file)
+    if args.trace_impulses:
+        ti = _trace_impulses(args.trace_impulses)
+        for proj, traces in ti.items():
+            pr = net.projections.get(proj)
+            if pr is None or pr.rule is None:
+                known = ", ".join(k for k, p in net.projections.items() if p.rule is not None) or "none"
+                raise NeurohebbError(f"--trace-impulses: {proj!r} is not a plastic projection of {args.file}; "
+                                     f"plastic projections: {known}")
+            names = set(pr.rule.expand().traces)
+            bad = sorted(set(traces) - names)
+            if bad:
+                raise NeurohebbError(f"--trace-impulses: projection {proj} has no trace {', '.join(bad)}; its rule's "
+                                     f"traces: {', '.join(sorted(names)) or 'none'}")
+    if args.timing:
+        doc_timing = {k: pr.rule.timing for k, pr in net.projections.items() if pr.rule is not None}
+        net = net.model_copy(deep=True)
+        for k, pr in net.projections.items():
+            if pr.rule is not None:
+                pr.rule = pr.rule.model_copy(update={"timing": args.timing})
+        changed = [k for k, t in doc_timing.items() if t != args.timing]
+        if changed:
+            print(f"--timing {args.timing}: rule timing of {', '.join(changed)} changed from the document's")
+    opts = {}
+    if args.trace_impulses:
+        opts["trace_impulses"] = _trace_impulses(args.trace_impulses)
+    if args.approximate:
+        opts["approximate"] = True
+        opts["approximation_degree"] = args.approximation_degree
+    program, report = compile_network(net, hardware=args.hardware, **opts)
+    if args.forecast_steps and program.kind == "fixed":
+        from .forecast import forecast_trace_saturation
+
+        forecast_trace_saturation(program, steps=min(args.forecast_steps, net.run.steps))
     if args.json:
         print(json.dumps(report.to_dict(), indent=1, default=str))
     else:
@@ -233,10 +322,10 @@ def cmd_compile(args):
 
 
 def cmd_compare(args):
+    _agg()
     from .compare import compare
 
-    from .ir import load
-    from .ir.validate import check_resources
+    from .ir import limits, load
     from .ir.common import MAX_INT
 
     runs = [r.strip() for r in args.runs.split(",") if r.strip()]
@@ -245,7 +334,7 @@ def cmd_compare(args):
     net = load(args.file)
     _check_functions(args, args.file, net)
     if args.steps is not None:
-        check_resources(net, args.steps, args.file)
+        limits.check(net, args.steps, args.file)
     out = Path(args.out)
     target = inside(out, f"{safe_stem(Path(args.file).stem)}_compare.png")
     with _permission(args, args.file):
@@ -253,12 +342,19 @@ def cmd_compare(args):
                       progress=None if not args.quiet else False)
     print(res.table())
     out.mkdir(parents=True, exist_ok=True)
-    path = res.plot(target)
+    stem = safe_stem(Path(args.file).stem)
+    path = target
+    res.plot(path)
     print(f"\nweights over time per run: {path}")
+    if res.drift():
+        dpath = out / f"{stem}_drift.png"
+        res.plot_drift(dpath)
+        print(f"drift by cause: {dpath}")
     return 0
 
 
 def cmd_sims(args):
+    _agg()
     from . import sims
 
     if args.sims_cmd == "list":
@@ -272,6 +368,7 @@ def cmd_sims(args):
 
 
 def cmd_search(args):
+    _agg()
     from .search import run_search
     from .search.space import describe
 
@@ -307,6 +404,7 @@ def cmd_import_nir(args):
 
 
 def cmd_demo(args):
+    _agg()
     from . import plotting
     from .api import run
     from .examples import EXAMPLES
@@ -320,14 +418,15 @@ def cmd_demo(args):
         res = run(net, progress=None)
         metrics = ex["metrics"](res, net)
         proj = ex["projection"]
-        plotting.weights_over_time(res, proj, out / f"{name}_weights_over_time.png")
-        ref = None
+        refs = None
         if name == "oja_pca":
             import numpy as np
 
             C = np.load(ex["path"].with_suffix(".npz"))["covariance"]
-            ref = np.linalg.eigh(C)[1][:, -1]
-        plotting.final_weights(res, proj, out / f"{name}_final_weights.png", reference=ref)
+            refs = {proj: np.linalg.eigh(C)[1][:, -1]}
+        # the same files, named the same way, as `neurohebb run FILE --out DIR`
+        plotting.all_plots(res, net, out, name, references=refs)
+        res.network = net
         res.save(out / f"{name}_reference_float.npz")
         for k, v in metrics.items():
             rows.append([name, k, _fmt(v)])
@@ -377,8 +476,12 @@ LOCAL_HELP = ("let the document's external populations name factories (function:
 
 
 def build_parser():
-    p = argparse.ArgumentParser(prog="neurohebb", description=__doc__.splitlines()[0])
-    sub = p.add_subparsers(dest="cmd", required=True)
+    from . import __version__
+
+    p = argparse.ArgumentParser(prog="neurohebb", description=__doc__.split("\n\n")[0],
+                                epilog="Run 'neurohebb COMMAND --help' for a command's options.")
+    p.add_argument("--version", action="version", version=f"neurohebb {__version__}")
+    sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
     v = sub.add_parser("validate", help="check network documents")
     v.add_argument("files", nargs="+")
     v.add_argument("--allow-local-functions", action="store_true", help=LOCAL_HELP)
@@ -393,13 +496,13 @@ def build_parser():
     r.add_argument("--quiet", action="store_true", help="no progress bar")
     r.add_argument("--threads", type=int, help="threads the backend may use (default: its own choice)")
     r.add_argument("--board", action="store_true", help="lava backend: run on a Loihi 2 board (needs lava-loihi)")
+    r.add_argument("--checkpoint-every", type=int, metavar="N",
+                   help="write a checkpoint to --out every N steps; running the same command again resumes from it")
+    r.add_argument("--restart", action="store_true", help="with --checkpoint-every: ignore an existing checkpoint")
     r.add_argument("--allow-local-functions", action="store_true", help=LOCAL_HELP)
     r.add_argument("--allow-nonfinite", action="store_true",
                    help="keep running when the state becomes NaN or infinite (reported, not an error)")
     r.add_argument("--no-plots", action="store_true", help="write the results only")
-    r.add_argument("--checkpoint-every", type=int, metavar="N",
-                   help="write a checkpoint to --out every N steps; running the same command again resumes from it")
-    r.add_argument("--restart", action="store_true", help="with --checkpoint-every: ignore an existing checkpoint")
     r.set_defaults(func=cmd_run)
     ru = sub.add_parser("rules", help="list rule templates and their parameters")
     ru.set_defaults(func=cmd_rules)
@@ -413,6 +516,15 @@ def build_parser():
     c.add_argument("file")
     c.add_argument("--hardware", default="loihi2", help="a name in hardware_configs/ (loihi2, loihi1, cpu) or a YAML path")
     c.add_argument("--json", action="store_true", help="the report as JSON")
+    c.add_argument("--trace-impulses", action="append", metavar="PROJ.TRACE=N",
+                   help="hardware impulse of one trace (repeatable), e.g. syn.x1=32; default: chosen by the compiler")
+    c.add_argument("--approximate", action="store_true",
+                   help="replace functions of traces by least-squares polynomials (error reported)")
+    c.add_argument("--approximation-degree", type=int, default=2, help="degree of those polynomials (default 2)")
+    c.add_argument("--timing", choices=("inclusive", "exclusive"),
+                   help="compile every rule with this timing instead of the document's")
+    c.add_argument("--forecast-steps", type=int, default=2000,
+                   help="forecast trace saturation from a float run of this many steps (0: no forecast; default 2000)")
     c.set_defaults(func=cmd_compile)
     cm = sub.add_parser("compare", help="run on several backend:precision pairs and seeds; print agreement metrics")
     cm.add_argument("file")
@@ -425,7 +537,7 @@ def build_parser():
     cm.add_argument("--quiet", action="store_true")
     cm.add_argument("--allow-local-functions", action="store_true", help=LOCAL_HELP)
     cm.set_defaults(func=cmd_compare)
-    sm = sub.add_parser("sims", help="the seed experiments in sims/: list, run")
+    sm = sub.add_parser("sims", help="the experiments in sims/: list, run NAME")
     smsub = sm.add_subparsers(dest="sims_cmd", required=True)
     sl = smsub.add_parser("list", help="list the experiments")
     sl.set_defaults(func=cmd_sims)

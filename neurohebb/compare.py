@@ -3,7 +3,8 @@ over several seeds, and measure how far the runs are from the first one.
 
 >>> res = neurohebb.compare("song.yaml", runs=["reference:float", "reference:fixed"], seeds=20)
 >>> print(res.table())
->>> res.plot("weights_over_time.png")
+>>> fig = res.plot()                 # a matplotlib Figure; res.plot("compare.png") also writes it
+>>> res.drift()                      # the float-vs-fixed drift split by cause
 
 Metrics of each run against the first (the reference run), per seed, then
 mean and sd over seeds:
@@ -24,6 +25,13 @@ mean and sd over seeds:
   and ``trace_saturations`` (counts), and per population ``u_wraps`` and
   ``v_saturations``.
 
+* the drift of ``reference:fixed`` from ``reference:float`` split by cause
+  (:meth:`ComparisonResult.drift`, printed by :meth:`ComparisonResult.table`):
+  coefficient rounding (a float run of the compiler's effective network, whose
+  rules carry the hardware's rounded coefficients) and the rest of the
+  fixed-point arithmetic, with the engine's truncation and the saturation
+  count of every trace, by name.
+
 Runs of one seed share the seed, so sources (Poisson trains, initial weights
 before quantization) are identical; differences come from arithmetic.
 """
@@ -31,7 +39,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
@@ -81,6 +88,7 @@ class ComparisonResult:
     histories: dict = field(default_factory=dict)
     hardware: str = ""
     wall_times: dict = field(default_factory=dict)
+    drift_notes: dict = field(default_factory=dict)
 
     def add(self, kind, target, metric, run, seed_index, value):
         for r in self.rows:
@@ -122,58 +130,129 @@ class ComparisonResult:
                 ", ".join(f"{k} {v:.4g}" for k, v in self.lsb.items())
         rows = []
         for s in self.summary():
+            if s["kind"] == "drift":
+                continue
             sd = "" if not math.isfinite(s["sd"]) else f"{s['sd']:.4g}"
             mean = "nan" if not math.isfinite(s["mean"]) else f"{s['mean']:.4g}"
             rows.append([s["target"], s["metric"], s["run"], mean, sd])
         foot = "wall time per run (mean over seeds): " + ", ".join(
             f"{k} {np.mean(v):.3g} s" for k, v in self.wall_times.items())
-        return "\n".join([head, "", table(rows, ["target", "metric", "run", "mean", "sd"]), "", foot])
+        parts = [head, "", table(rows, ["target", "metric", "run", "mean", "sd"])]
+        dt = self.drift_table()
+        if dt:
+            parts += ["", dt]
+        return "\n".join(parts + ["", foot])
 
-    def plot(self, path) -> Path:
-        """PNG: mean weight over time per projection, one line per run (mean
-        over seeds, shaded +- sd)."""
-        import matplotlib
+    def plot(self, path=None, projections=None):
+        """Mean weight over time per projection, one line per run (mean over
+        seeds, shaded +- sd): a matplotlib Figure (:func:`neurohebb.plot.comparison`),
+        also written to ``path`` (PNG) when it is given."""
+        from . import plot
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        fig = plot.comparison(self, projections)
+        if path is not None:
+            plot.save(fig, path)
+        return fig
 
-        projs = sorted({p for h in self.histories.values() for p in h})
-        if not projs:
-            raise NeurohebbError("nothing to plot: no projection has weights over time")
-        fig, axes = plt.subplots(len(projs), 1, figsize=(7, 3 * len(projs)), squeeze=False)
-        for ax, proj in zip(axes[:, 0], projs):
-            for k, run in enumerate(self.runs):
-                if proj not in self.histories.get(run, {}):
-                    continue
-                t, m = self.histories[run][proj]
-                mu, sd = m.mean(0), m.std(0)
-                ax.plot(t, mu, color=f"C{k}", label=run)
-                if m.shape[0] > 1:
-                    ax.fill_between(t, mu - sd, mu + sd, color=f"C{k}", alpha=0.2)
-            ax.set_xlabel("step")
-            ax.set_ylabel(f"mean weight of {proj}")
-            ax.legend(fontsize=8)
-            ax.set_title(f"{self.network}: {proj} ({len(self.seeds)} seeds, mean +- sd)")
-        fig.tight_layout()
-        path = Path(path)
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
-        return path
+    def plot_drift(self, path=None, projection=None):
+        """The float-vs-fixed drift by cause (:meth:`drift`) as a bar chart
+        (:func:`neurohebb.plot.drift`), also written to ``path`` when given."""
+        from . import plot
+
+        fig = plot.drift(self, projection)
+        if path is not None:
+            plot.save(fig, path)
+        return fig
+
+    def drift(self) -> dict:
+        """The drift of the fixed-point run from the float run, split by cause,
+        per projection (empty unless the runs include ``reference:float`` and
+        ``reference:fixed``)::
+
+            {proj: {"total": {"rmse_lsb", "mean_lsb"},
+                    "causes": {"coefficient rounding": {"rmse_lsb", "mean_lsb"},
+                               "fixed-point arithmetic": {"rmse_lsb", "mean_lsb"}},
+                    "truncation_lsb": mean per synapse dropped by the product shifts,
+                    "saturated_traces": {trace: saturation count (mean over seeds)},
+                    "weight_clips": mean count, "note": text},
+             pop: {"rate_hz:float", "rate_hz:coefficients rounded", "rate_hz:fixed"}}
+
+        ``coefficient rounding`` is a float run of the compiler's effective
+        network (every rule coefficient as the hardware rounds it, all else
+        float) against the float run; ``fixed-point arithmetic`` is the fixed
+        run against that effective float run (weight, neuron and trace
+        quantization, stochastic decay rounding, truncation, saturation).
+        RMSEs of one seed do not add: plasticity amplifies each difference."""
+        out = {}
+        for r in self.rows:
+            if r["kind"] != "drift":
+                continue
+            v = np.asarray(r["values"], float)
+            v = v[np.isfinite(v)]
+            mean = float(v.mean()) if v.size else math.nan
+            m = r["metric"]
+            if m.startswith("rate_hz:"):
+                out.setdefault(r["target"], {})[m] = mean
+                continue
+            d = out.setdefault(r["target"], {"total": {}, "causes": {}, "saturated_traces": {}})
+            if m.startswith("saturation:"):
+                d["saturated_traces"][m.split(":", 1)[1]] = mean
+            elif m in ("truncation_lsb", "weight_clips"):
+                d[m] = mean
+            else:
+                cause, _, stat = m.rpartition(":")
+                (d["total"] if cause == "total" else d["causes"].setdefault(cause, {}))[stat] = mean
+        for k, n in self.drift_notes.items():
+            if k in out:
+                out[k]["note"] = n
+        return out
+
+    def drift_table(self) -> str:
+        d = self.drift()
+        if not d:
+            return ""
+        rows = []
+        for proj, x in d.items():
+            if "causes" not in x:  # a population: its mean rate in the three runs
+                rows.append([proj, "mean rate (Hz): " + ", ".join(
+                    f"{k.split(':', 1)[1]} {v:.4g}" for k, v in x.items()), "", ""])
+                continue
+            rows.append([proj, "total (fixed vs float)", _f(x["total"].get("rmse_lsb")), _f(x["total"].get("mean_lsb"))])
+            for cause, v in x["causes"].items():
+                rows.append([proj, cause, _f(v.get("rmse_lsb")), _f(v.get("mean_lsb"))])
+            if "truncation_lsb" in x:
+                rows.append([proj, "  of which product truncation (engine count)", "", _f(-x["truncation_lsb"])])
+            sat = {t: n for t, n in x["saturated_traces"].items() if n > 0}
+            rows.append([proj, "saturated traces: " + (", ".join(f"{t} ({n:.3g} times)" for t, n in sat.items())
+                                                       if sat else "none"), "", ""])
+        fixed = next((r for r in self.runs if r.endswith(":fixed")), "fixed")
+        head = (f"drift of {fixed} from {self.runs[0]} by cause (final weights, in weight LSB, mean over seeds; "
+                "RMSEs do not add up: plasticity amplifies every difference)")
+        notes = [f"  {k}: {n}" for k, n in self.drift_notes.items()]
+        return "\n".join([head, table(rows, ["target", "cause", "rmse (LSB)", "mean shift (LSB)"])] + notes)
 
     def to_dict(self) -> dict:
         return {"network": self.network, "runs": self.runs, "seeds": self.seeds, "steps": self.steps,
                 "lsb": self.lsb, "hardware": self.hardware, "summary": self.summary(), "rows": self.rows}
 
 
+def _f(x) -> str:
+    return "" if x is None or not math.isfinite(x) else f"{x:.4g}"
+
+
 def compare(network, runs=RUN_SPECS, seeds=5, steps=None, hardware="loihi2", metric=None, progress=False,
-            history_every=None, compile_options=None) -> ComparisonResult:
+            history_every=None, compile_options=None, drift=None) -> ComparisonResult:
     """Run ``network`` (a Network or a path) for every ``backend:precision`` in
     ``runs`` and every seed (``seeds``: a count, starting at the document's
     seed, or a list) and compare each run with the first.  Fixed-point runs
     use ``hardware`` (and ``compile_options``); ``metric``: a function of a
     Result (or a dict name -> function) evaluated on every run.  Adds a
     weights probe (every ``history_every`` steps, default steps/50) to every
-    plastic projection that has none, for the plot."""
+    plastic projection (its own, so a document's coarser probe does not
+    flatten the plot).  ``drift`` (default: when the runs include
+    ``reference:float`` and ``reference:fixed``): also run the compiler's
+    effective float network per seed and split the fixed run's drift by cause
+    (:meth:`ComparisonResult.drift`)."""
     from . import backends
     from .api import load
     from .ir import Network
@@ -191,8 +270,7 @@ def compare(network, runs=RUN_SPECS, seeds=5, steps=None, hardware="loihi2", met
     probes = dict(net.probes)
     plastic = [k for k, pr in net.projections.items() if pr.rule is not None]
     for k in plastic:
-        if not any(pb.target == k and pb.var == "weights" for pb in probes.values()):
-            probes[f"_compare_w_{k}"] = Probe(target=k, var="weights", every=every)
+        probes[f"_compare_w_{k}"] = Probe(target=k, var="weights", every=every)
     net.probes = probes
     metrics = {} if metric is None else (metric if isinstance(metric, dict) else {"metric": metric})
 
@@ -213,8 +291,20 @@ def compare(network, runs=RUN_SPECS, seeds=5, steps=None, hardware="loihi2", met
         prog, _ = compile_network(net, steps=steps, **fixed_opts)
         lsb = {k: pp.weights.scale for k, pp in prog.projections.items()}
     except NeurohebbError:
-        lsb = {}
+        prog, lsb = None, {}
     res = ComparisonResult(network.name, runs, seed_list, steps, lsb, hardware=hardware if any_fixed else "")
+    fixed_spec = next((r for r in runs if r == "reference:fixed"), None)
+    if drift is None:
+        drift = runs[0] == "reference:float" and fixed_spec is not None and prog is not None
+    effective = None
+    if drift:
+        if runs[0] != "reference:float" or fixed_spec is None or prog is None:
+            raise NeurohebbError("drift by cause needs reference:float as the first run and a reference:fixed run "
+                                 "of a network the fixed-point target can express")
+        try:
+            effective = effective_float_network(prog)
+        except NeurohebbError as exc:
+            res.drift_notes["coefficient rounding"] = f"not separated: {exc}"
     hist: dict = {r: {} for r in runs}
     for si, seed in enumerate(seed_list):
         results = {}
@@ -225,10 +315,7 @@ def compare(network, runs=RUN_SPECS, seeds=5, steps=None, hardware="loihi2", met
             results[spec] = r
             res.wall_times.setdefault(spec, []).append(r.wall_time)
             for k in plastic:
-                try:
-                    t, H = r.weight_history(k)
-                except KeyError:
-                    continue
+                t, H = r.weight_history(k, probe=f"_compare_w_{k}")
                 hist[spec].setdefault(k, [t, []])[1].append(H.reshape(H.shape[0], -1).mean(1))
             for name, fn in metrics.items():
                 res.add("metric", name, "value", spec, si, fn(r))
@@ -239,6 +326,9 @@ def compare(network, runs=RUN_SPECS, seeds=5, steps=None, hardware="loihi2", met
                         res.add("projection", k, counter, spec, si, sat[counter])
                 ts = sat.get("trace_saturations", {})
                 res.add("projection", k, "trace_saturations", spec, si, sum(ts.values()))
+                for tname, n in ts.items():
+                    if n:
+                        res.add("projection", k, f"trace_saturations:{tname}", spec, si, n)
             for pop, cnt in (r.report.get("neurons") or {}).items():
                 for counter, value in cnt.items():
                     res.add("population", pop, counter, spec, si, value)
@@ -268,6 +358,100 @@ def compare(network, runs=RUN_SPECS, seeds=5, steps=None, hardware="loihi2", met
                 res.add("projection", k, "weight_corr", spec, si, _corr(a, bb))
                 res.add("projection", k, "weight_w1_lsb" if k in lsb else "weight_w1", spec, si,
                         wasserstein1(a, bb) / unit if a.size else math.nan)
+        if drift:
+            _drift(res, si, seed, steps, network, net, effective, results["reference:float"], results[fixed_spec],
+                   lsb, progress)
     for spec, d in hist.items():
         res.histories[spec] = {k: (np.asarray(t), np.asarray(v)) for k, (t, v) in d.items()}
     return res
+
+
+def _drift(res, si, seed, steps, network, net, effective, fl, fx, lsb, progress):
+    """One seed of :meth:`ComparisonResult.drift`."""
+    from . import backends
+
+    eff = None
+    if effective is not None:
+        eff = backends.get("reference").run(effective, precision="float", seed=seed, steps=steps, progress=progress)
+    for pop, s in fx.spikes.items():
+        spec = network.populations[pop]
+        if spec.type != "lif" or getattr(spec, "prescribed", None) is not None:
+            continue
+        res.add("drift", pop, "rate_hz:float", "reference:fixed", si, fl.rates(pop).mean())
+        if eff is not None:
+            res.add("drift", pop, "rate_hz:coefficients rounded", "reference:fixed", si, eff.rates(pop).mean())
+        res.add("drift", pop, "rate_hz:fixed", "reference:fixed", si, fx.rates(pop).mean())
+    for k in fx.weights:
+        if network.projections[k].rule is None:
+            continue
+        unit = lsb.get(k, 1.0)
+        sel = np.ones(fx.weights[k].shape, bool)
+        if network.projections[k].connectivity.type != "all_to_all":
+            sel = (fl.initial_weights[k] != 0) | (fl.weights[k] != 0) | (fx.weights[k] != 0)
+
+        def rmse_mean(a, b):
+            d = (b[sel] - a[sel]) / unit
+            return (float(np.sqrt(np.mean(d**2))), float(d.mean())) if d.size else (math.nan, math.nan)
+
+        pairs = [("total", fl, fx)]
+        if eff is not None:
+            pairs += [("coefficient rounding", fl, eff), ("fixed-point arithmetic", eff, fx)]
+        for cause, a, b in pairs:
+            rm, mn = rmse_mean(a.weights[k], b.weights[k])
+            res.add("drift", k, f"{cause}:rmse_lsb", "reference:fixed", si, rm)
+            res.add("drift", k, f"{cause}:mean_lsb", "reference:fixed", si, mn)
+        sat = (fx.report.get("saturation") or {}).get(k, {})
+        res.add("drift", k, "truncation_lsb", "reference:fixed", si, sat.get("truncation_lsb_per_synapse", 0.0))
+        res.add("drift", k, "weight_clips", "reference:fixed", si, sat.get("weight_clips", 0))
+        for t, n in sat.get("trace_saturations", {}).items():
+            res.add("drift", k, f"saturation:{t}", "reference:fixed", si, n)
+
+
+def effective_float_network(program):
+    """A float document whose rules have the hardware's rounded coefficients
+    and nothing else quantized: the compiler's
+    :func:`~neurohebb.compiler.effective_network`; for a rule with exclusive
+    timing (whose emulation on the inclusive engine has no float form) each
+    document product's coefficient times the rounding of the hardware product
+    that carries it (``m * 2**E / C``), timing kept."""
+    from .compiler import effective_network
+    from .errors import UnsupportedFeature
+    from .ir.io import from_dict, to_dict
+
+    try:
+        return effective_network(program)
+    except UnsupportedFeature:
+        pass
+    net = program.network
+    doc = to_dict(net)
+    for k, pp in program.projections.items():
+        if not pp.plastic:
+            continue
+        rule = net.projections[k].rule.expand()
+        if rule.functions:
+            raise UnsupportedFeature(f"projections.{k}: a rule with functions has no effective float form")
+        by_source = {}
+        for hp in pp.products:
+            src = hp.origin[len("exclusive timing of "):] if hp.origin.startswith("exclusive timing of ") else (
+                hp.source if not hp.origin else None)
+            if src is not None:
+                by_source[(hp.target, src)] = hp.coefficient / hp.ideal if hp.ideal else 1.0
+        sums = {}
+        for target, prods in (("w", rule.dw), ("e", rule.de)):
+            terms = []
+            for p in prods:
+                ratio = by_source.get((target, str(p)))
+                if ratio is None:
+                    raise UnsupportedFeature(f"projections.{k}: product {p} has no hardware product to read its "
+                                             "rounding from")
+                terms.append("*".join([repr(p.coeff * ratio), p.dep] + [str(f) for f in p.factors]))
+            if terms:
+                sums[target] = " + ".join(terms)
+        spec = {"template": "custom", "dw": sums.get("w", "0*u"), "timing": rule.timing,
+                "traces": {t: {"impulse": ts.impulse, "tau": ts.tau} for t, ts in rule.traces.items()}}
+        if "e" in sums:
+            spec["de"] = sums["e"]
+        if rule.modulator:
+            spec["modulator"] = rule.modulator
+        doc["projections"][k]["rule"] = spec
+    return from_dict(doc, source="effective float network")

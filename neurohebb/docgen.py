@@ -53,14 +53,14 @@ Templates are one file each in `neurohebb/rules/` and expand into the algebra;
 """
 
 
-def _type_name(ann) -> str:
+def type_name(ann) -> str:
     origin = typing.get_origin(ann)
     args = typing.get_args(ann)
     if origin is typing.Annotated:
         meta = args[1:]
         if any(getattr(m, "json_schema", None) for m in meta):
             return "array"
-        return _type_name(args[0])
+        return type_name(args[0])
     if origin is typing.Union:
         inner = [a for a in args if a is not type(None)]
         tags = []
@@ -68,17 +68,17 @@ def _type_name(ann) -> str:
             if isinstance(a, type) and issubclass(a, BaseModel):
                 tags.append(a.__name__)
             else:
-                tags.append(_type_name(a))
+                tags.append(type_name(a))
         s = " | ".join(tags)
         return f"{s} (optional)" if len(inner) < len(args) else s
     if origin is typing.Literal:
         return " \\| ".join(repr(a) for a in args)
     if origin in (list, typing.List):
-        return f"list of {_type_name(args[0])}"
+        return f"list of {type_name(args[0])}"
     if origin in (dict, typing.Dict):
-        return f"map name → {_type_name(args[1])}"
+        return f"map name → {type_name(args[1])}"
     if origin is tuple:
-        return "[" + ", ".join(_type_name(a) for a in args) + "]"
+        return "[" + ", ".join(type_name(a) for a in args) + "]"
     if ann is typing.Any:
         return "array (number, list or npz:KEY)"
     if isinstance(ann, type):
@@ -98,7 +98,7 @@ def _fields_table(cls) -> str:
                     cons.append(f"{attr} {getattr(m, attr)}")
         if cons:
             desc = (desc + " " if desc else "") + "(" + ", ".join(cons) + ")"
-        rows.append(f"| `{name}` | {_type_name(f.annotation).replace('|', chr(92) + '|')} | {default} | {desc} |")
+        rows.append(f"| `{name}` | {type_name(f.annotation).replace('|', chr(92) + '|')} | {default} | {desc} |")
     return "\n".join(rows)
 
 
@@ -124,6 +124,10 @@ def ir_markdown() -> str:
     out.append("Probe variables: populations " + "; ".join(f"{k}: {', '.join(v)}" for k, v in S.POP_VARS.items())
                + f"; projections: {', '.join(S.PROJ_VARS)} (traces and e only when the rule has them); modulators: r.\n")
     out.append("Rules (`projections.NAME.rule`, chosen by `template`): see [rules.md](rules.md).\n")
+    from . import units
+
+    out.append("## Units: durations are in steps\n")
+    out.append(inspect.cleandoc(units.__doc__ or "") + "\n")
     for title, classes in groups:
         out.append(f"## {title}\n")
         for cls in classes:

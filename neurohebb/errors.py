@@ -80,3 +80,8 @@ class NonFiniteState(NeurohebbError):
     def __init__(self, message: str, where: str = "", step: int | None = None):
         self.where, self.step = where, step
         super().__init__(message)
+
+
+class UnitsWarning(UserWarning):
+    """A document's time step ``run.dt`` is not 1 ms, and its durations are in
+    steps (see :mod:`neurohebb.units`)."""

@@ -44,7 +44,7 @@ from pathlib import Path
 from .errors import NeurohebbError, known
 from .text import table
 
-#: the issue's order; folders not listed here come after, alphabetically
+#: the listing order; folders not listed here come after, alphabetically
 ORDER = ("song_stdp", "oja_pca", "linsker", "nonlinear_hebbian", "assemblies", "reversal", "iso",
          "credit_assignment", "dendritic_gating")
 ENV = "NEUROHEBB_SIMS"
@@ -94,7 +94,7 @@ def load_experiment(name: str):
 
 
 def list_sims() -> list[tuple[str, str]]:
-    """``[(name, one-line description)]`` of every experiment, in the issue's order."""
+    """``[(name, one-line description)]`` of every experiment, in listing order (``ORDER``)."""
     return [(n, load_experiment(n).DESCRIPTION) for n in _names()]
 
 

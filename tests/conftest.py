@@ -1,3 +1,6 @@
+import math
+import re
+
 import numpy as np
 import pytest
 
@@ -13,6 +16,43 @@ def assert_same_results(a, b):
         np.testing.assert_array_equal(a.weights[k], b.weights[k])
     for k in a.probes:
         np.testing.assert_array_equal(a.probes[k].data, b.probes[k].data)
+
+
+# a number in text, not the digit of a name such as x1 or y0
+_NUMBER = re.compile(r"(?<![A-Za-z_\d.])(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+
+
+def assert_close_docs(a, b, rtol, atol=0.0, path="doc"):
+    """Two nested documents (dicts, lists, numbers, arrays, strings) agree: the same
+    structure and text, every float within ``rtol``/``atol`` (numbers inside strings,
+    such as a rule's coefficients, too).  For a stored document compared with the code
+    that recomputes it: the floats may differ in the last digits between library versions."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        assert a.keys() == b.keys(), f"{path}: keys {sorted(a)} != {sorted(b)}"
+        for k in a:
+            assert_close_docs(a[k], b[k], rtol, atol, f"{path}.{k}")
+    elif isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        assert len(a) == len(b), f"{path}: length {len(a)} != {len(b)}"
+        for i, (x, y) in enumerate(zip(a, b)):
+            assert_close_docs(x, y, rtol, atol, f"{path}[{i}]")
+    elif isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=rtol, atol=atol, err_msg=path)
+    elif isinstance(a, str) and isinstance(b, str):
+        assert _NUMBER.split(a) == _NUMBER.split(b), f"{path}: {a!r} != {b!r}"
+        for x, y in zip(_NUMBER.findall(a), _NUMBER.findall(b)):
+            assert math.isclose(float(x), float(y), rel_tol=rtol, abs_tol=atol), f"{path}: {a!r} != {b!r}"
+    elif isinstance(a, float) or isinstance(b, float):
+        assert not isinstance(a, bool) and not isinstance(b, bool), f"{path}: {a!r} != {b!r}"
+        assert math.isclose(a, b, rel_tol=rtol, abs_tol=atol), f"{path}: {a!r} != {b!r} (rtol {rtol})"
+    else:
+        assert a == b, f"{path}: {a!r} != {b!r}"
+
+
+def marked_slow(values, slow, ids=None):
+    """``values`` as pytest params for ``parametrize``; those in ``slow`` carry the
+    ``slow`` marker (run by ``make test-slow`` and CI, skipped by ``make test``)."""
+    ids = ids or [None] * len(values)
+    return [pytest.param(v, id=i, marks=[pytest.mark.slow] if v in slow else []) for v, i in zip(values, ids)]
 
 
 def every_node_doc():

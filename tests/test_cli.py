@@ -89,3 +89,26 @@ def test_sims_list_and_unknown():
         assert name in r.stdout
     r = _cli("sims", "run", "nosuch")
     assert r.returncode == 2 and "unknown experiment 'nosuch'; known:" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_help_and_docstring_list_every_command_and_version_is_the_package_version():
+    import argparse
+    import re
+    from pathlib import Path
+
+    import neurohebb
+    from neurohebb import cli
+
+    subs = next(a for a in cli.build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    commands = sorted(subs.choices)
+    assert len(commands) >= 12
+    r = _cli("--help")
+    assert r.returncode == 0, r.stderr
+    listed = set(re.findall(r"^\s{4}(\S+)", r.stdout, flags=re.M))
+    assert set(commands) <= listed, f"--help misses {set(commands) - listed}"
+    documented = set(re.findall(r"^  (\S+)\s", cli.__doc__, flags=re.M))
+    assert set(commands) <= documented, f"the CLI's docstring misses {set(commands) - documented}"
+    r = _cli("--version")
+    assert r.returncode == 0 and r.stdout.strip() == f"neurohebb {neurohebb.__version__}"
+    pyproject = (Path(__file__).resolve().parents[1] / "pyproject.toml").read_text()
+    assert re.search(r'^version = "([^"]+)"', pyproject, flags=re.M).group(1) == neurohebb.__version__

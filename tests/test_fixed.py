@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 
 import neurohebb as nh
+from conftest import marked_slow
 from neurohebb.builder import Builder
 from neurohebb.compiler import WeightMap, effective_network, mantissa_exponent
 from neurohebb.errors import CapacityExceeded, HardwareConfigError, NeurohebbError, NotExpressible, UnsupportedFeature
@@ -323,7 +324,7 @@ def _agreement(net, **compile_options):
     return res, d, q, trunc
 
 
-@pytest.mark.parametrize("template", list(CASES))
+@pytest.mark.parametrize("template", marked_slow(list(CASES), slow={"hebbian", "oja"}))
 def test_float_and_fixed_mean_final_weights_agree(template):
     c = dict(CASES[template])
     net = net_for(**c)

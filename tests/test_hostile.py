@@ -346,14 +346,14 @@ def test_memory_is_estimated_before_allocating():
     with pytest.raises(NetworkError, match=r"run.steps: a run of 2000000000 steps would allocate about .* GB .*"
                                            r"this machine has .* GB available"):
         nh.run(net, steps=2_000_000_000, progress=False)
-    from neurohebb.ir.validate import check_resources
+    from neurohebb.ir import limits
 
-    items = check_resources(net)
+    items = limits.estimate(net)
     # the spike record of the inputs (steps x n booleans) and the weight probe are the largest items
     assert ("run.steps", 100000 * 1000, "inputs: spike record (100000 steps x 1000)") in items
     assert ("probes.w_hist.every", 101 * 10 * 1000 * 8, "probe w_hist: 101 records x 10000 values") in items
     with pytest.raises(NetworkError, match="run.steps: a run of 100000 steps would allocate about 0.117 GB"):
-        check_resources(net, available=10**6)
+        limits.check(net, available=10**6)
 
 
 def test_lazy_npz_reads_only_what_is_referenced(tmp_path):

@@ -1,4 +1,4 @@
-"""Lava backend (issue 4): the same declaration on Lava's ``Loihi2SimCfg``.
+"""Lava backend: the same declaration on Lava's ``Loihi2SimCfg``.
 
 * reference:float vs lava:float (``floating_pt``): identical spikes, weights
   and every probe within 1e-6 relative;
@@ -31,6 +31,7 @@ except Exception as exc:  # ImportError, BackendUnavailable, a broken install
     pytest.skip(f"lava-nc is not importable: {exc}", allow_module_level=True)
 
 import neurohebb as nh  # noqa: E402
+from conftest import marked_slow  # noqa: E402
 from neurohebb.backends.reference import simulator as ref  # noqa: E402
 from neurohebb.backends.reference.fixed import run_program  # noqa: E402
 from neurohebb.builder import Builder  # noqa: E402
@@ -229,7 +230,8 @@ SHIPPED = sorted([*ROOT.glob("neurohebb/examples/*.yaml"), *ROOT.glob("sims/*/ne
 
 
 @pytest.mark.parametrize("precision", ["float", "fixed"])
-@pytest.mark.parametrize("path", SHIPPED, ids=[str(p.relative_to(ROOT)) for p in SHIPPED])
+@pytest.mark.parametrize("path", marked_slow(SHIPPED, slow={ROOT / "sims/assemblies/network.yaml"},
+                                             ids=[str(p.relative_to(ROOT)) for p in SHIPPED]))
 def test_shipped_documents(path, precision):
     """Every shipped network document (examples, sims): Lava runs it (200 steps)
     and agrees with the reference, or refuses it with a reason."""
@@ -276,6 +278,7 @@ def test_lava_rounding_stream_is_reproduced_by_the_reference():
     assert not np.array_equal(d.report["integer_weights"]["p"], l.report["integer_weights"]["p"])
 
 
+@pytest.mark.slow
 def test_lava_rounding_stream_statistically_equal_over_20_seeds():
     """Lava's stream vs the reference's: per seed d = mean(w_lava) - mean(w_ref)
     in LSB; both roundings are unbiased, so the mean of d over 20 seeds lies

@@ -1,4 +1,4 @@
-"""Nengo backend (issue 5): reference:float vs nengo:float, and the nengo_loihi
+"""Nengo backend: reference:float vs nengo:float, and the nengo_loihi
 emulator vs the reference.
 
 * ``nengo.Simulator``: identical spike trains and final weights within 1e-6
@@ -305,6 +305,7 @@ def test_every_node_fixture_other_seeds_and_steps(seed):
     assert_same(r, n)
 
 
+@pytest.mark.slow
 def test_float32_runs_in_float32():
     doc = every_node_doc()
     doc["run"]["dtype"] = "float32"

@@ -179,6 +179,7 @@ def test_inexpressible_candidate_is_never_evaluated(tmp_path, monkeypatch):
     assert len(ok["compiled"]["engine"]) == 1 and ok["compiled"]["engine"][0].endswith("*y0*x1")
 
 
+@pytest.mark.slow
 def test_tiny_search_on_local_dask_cluster_resumes_and_beats_baseline(tmp_path, monkeypatch):
     """A 4-candidate search through a LocalCluster of 2 worker processes, then the same search with
     budget 7: exactly 3 new candidates, the first 4 kept as they were.  Then a candidate left
@@ -232,6 +233,7 @@ def test_tiny_search_on_local_dask_cluster_resumes_and_beats_baseline(tmp_path, 
 
 
 # ------------------------------------------------------------------ objective hooks
+@pytest.mark.slow
 def test_experiment_objective_is_run_sim_with_the_rule_overridden():
     spec = load_spec({**tiny_spec(), "objective": {"experiment": "oja_pca", "part": "spiking",
                                                   "document": "network_spiking.yaml",
@@ -268,6 +270,7 @@ def test_lava_recheck_is_bit_identical_in_fixed_point():
     assert eq["float"]["max_abs_dw"] < 1e-9, eq
 
 
+@pytest.mark.slow
 def test_search_through_an_existing_cluster_address(tmp_path, monkeypatch):
     """--cluster / scheduler_address: the search uses a running Dask scheduler (here a LocalCluster
     started by the test, as a user's cluster would be) and leaves it running."""

@@ -152,6 +152,7 @@ def test_partner_is_checked():
 
 
 # ------------------------------------------------------------------ the experiment
+@pytest.mark.slow
 def test_short_reaches_targets():
     res = _short()
     m = res["metrics"]

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import neurohebb as nh
+from conftest import assert_close_docs, marked_slow
 from neurohebb.errors import NotExpressible, UnsupportedFeature
 from neurohebb.ir import from_dict, to_dict
 from neurohebb.ir.schema import Probe
@@ -47,7 +48,9 @@ def _silent_envs(net, **override):
 
 @pytest.mark.parametrize("variant, fname", [("resonator", "network.yaml"), ("traces", "network_traces.yaml")])
 def test_documents_are_the_builders_output(variant, fname):
-    assert to_dict(nh.load(HERE / fname)) == to_dict(from_dict(iso.build(variant)))
+    """The trace constants come from a bounded scalar minimisation (xatol 1e-9 on a
+    tau of about 10): another scipy or BLAS moves them in the last digits, far below 1e-7."""
+    assert_close_docs(to_dict(nh.load(HERE / fname)), to_dict(from_dict(iso.build(variant))), rtol=1e-7)
 
 
 def test_resonator_population_impulse_response_is_the_closed_form():
@@ -89,6 +92,7 @@ def test_derivative_and_gate_populations():
     assert np.abs(p["gdv"][3:, 0]).max() > 1e-4 and np.abs(dv).max() > 1e-4   # not trivially zero
 
 
+@pytest.mark.slow
 def test_trace_document_filters():
     """The pre traces of the traces document: x1 - x2 after an impulse on the predictive
     channel is c (l_s^n - l_f^n); the fit is 10 % (rel. RMS) from the resonator."""
@@ -106,6 +110,7 @@ def test_trace_document_filters():
     assert iso.derivative_filter_error(c, ts, tf) < 0.5
 
 
+@pytest.mark.slow
 def test_short_reaches_targets():
     res = _short()
     failed = [r for r in res["rows"] if r["ok"] is False]
@@ -121,7 +126,7 @@ def test_short_reaches_targets():
 
 
 @pytest.mark.skipif(not nh.backends.available("nengo"), reason="nengo is not installed")
-@pytest.mark.parametrize("fname", ["network.yaml", "network_traces.yaml"])
+@pytest.mark.parametrize("fname", marked_slow(["network.yaml", "network_traces.yaml"], slow={"network_traces.yaml"}))
 def test_nengo_equals_reference_in_the_closed_loop(fname):
     """Within rounding over 3000 steps.  (The trace document's learning kernels sum in
     another order: relative differences of 1e-14 that the closed loop's thresholds

@@ -184,3 +184,13 @@ def test_sigkill_then_resume_equals_uninterrupted(tmp_path):
     assert set(a) == set(b) and a
     for k in a:
         assert np.array_equal(a[k], b[k]), k
+
+
+def test_tutorial_script_runs(tmp_path):
+    """docs/examples/train_test.py (the tutorial's figure), with short phases."""
+    out = subprocess.run([sys.executable, str(ROOT / "docs" / "examples" / "train_test.py"), "--train", "3000",
+                          "--test", "1000", "--out", str(tmp_path)], capture_output=True, text=True, timeout=600,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "resumed checkpoint identical: True" in out.stdout
+    assert (tmp_path / "simulator_train_test.png").stat().st_size > 1000

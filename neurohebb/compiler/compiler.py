@@ -1,5 +1,5 @@
 """``compile(network, hardware)``: validate, expand rules, quantize,
-check capacity, and return the program with its report (design.md section 3).
+check capacity, and return the program with its report (docs/hardware.md).
 
 The choices (all reported, all in docs/hardware.md):
 

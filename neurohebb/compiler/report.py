@@ -66,6 +66,7 @@ class CompileReport:
     cores_available: int = 0
     notes: list = field(default_factory=list)  # (path, text)
     compensate: bool = True
+    forecast: list = field(default_factory=list)  # trace saturation forecast rows (dicts), see forecast_trace_saturation
 
     # ---------------------------------------------------------------- helpers
     def add(self, path, original, hardware, value, note=""):
@@ -116,6 +117,27 @@ class CompileReport:
             d[key] = [{k: clean(v) for k, v in row.items()} for row in d[key]]
         return d
 
+    @classmethod
+    def from_dict(cls, d: dict) -> "CompileReport":
+        """The inverse of :meth:`to_dict` (a report read back from a result file)."""
+        def num(v):
+            return float(v) if isinstance(v, str) and v in ("inf", "-inf", "nan") else v
+
+        import dataclasses
+
+        names = {f.name for f in dataclasses.fields(cls)}
+        kw = {k: d[k] for k in ("network", "hardware", "kind") if k in d}
+        rep = cls(**kw)
+        for k in ("seed", "capacity_limits", "cores_used", "cores_available", "compensate", "forecast"):
+            if k in d and k in names:
+                setattr(rep, k, d[k])
+        rep.quantized = [Quantized(**{k: num(v) for k, v in q.items()}) for q in d.get("quantized", [])]
+        rep.rules = [RuleRow(**{k: num(v) for k, v in r.items()}) for r in d.get("rules", [])]
+        rep.capacity = [CapacityRow(**c) for c in d.get("capacity", [])]
+        rep.mappings = [tuple(m) for m in d.get("mappings", [])]
+        rep.notes = [tuple(n) for n in d.get("notes", [])]
+        return rep
+
     # ---------------------------------------------------------------- text
     def format(self) -> str:
         out = [f"compile report: {self.network or 'network'} -> {self.hardware} "
@@ -150,6 +172,15 @@ class CompileReport:
                          lim.get("output_axons_per_core", ""), lim.get("synapse_memory_bits_per_core", "")])
             out.append(_indent(_table(rows, ["population", "neurons", "cores", "neurons/core", "input axons/core",
                                              "output axons/core", "synapse bits/core"])))
+        if self.forecast:
+            f0 = self.forecast[0]
+            out.append(f"\nTrace saturation forecast (a float run of {f0['steps']} steps, seed {f0['seed']}: the "
+                       "traces at the rates this network produces, in hardware units)")
+            rows = [[f"{f['projection']}.{f['trace']}", f"{f['population']} ({f['side']})", f"{f['rate_hz']:.3g}",
+                     f"{f['impulse']:g}", f"{f['mean']:.3g}", f"{f['peak']:.3g}", str(f["max"]),
+                     f"{f['saturated']:.2%}", f["advice"]] for f in self.forecast]
+            out.append(_indent(_table(rows, ["trace", "population", "mean rate (Hz)", "impulse", "mean", "peak",
+                                             "saturates at", "neuron-steps saturated", "advice"])))
         if self.notes:
             out.append("\nNotes")
             for p, t in self.notes:
@@ -178,3 +209,4 @@ def _e(x):
 
 def _indent(s, n=2):
     return "\n".join(" " * n + line for line in s.splitlines())
+

@@ -166,7 +166,7 @@ def _factor_scale(var, ctx) -> float:
         return 1.0 / ctx["tag"].scale
     if var == "r" and ctx.get("r") is not None:
         return ctx["r"].scale
-    return 1.0  # not a learning-engine variable: lower_rule refuses its product (check_factors) with the reason
+    raise KeyError(var)  # no scale on this target (a trace that was not mapped, e without de, r without a route)
 
 
 def _factor_range(f: HwFactor, ctx) -> tuple[int, int]:
@@ -253,17 +253,61 @@ def _lower_product(target, p, origin, lr, ctx, where, problems, compensate, over
             f"(representable magnitudes: {smallest:.3g} .. {largest:.3g} with product shift {shift})")
     if status == "too_large":
         problems.append((where, f"{head}; it is too large: lower the trace impulses (option trace_impulses) "
-                                "or the coefficient"))
+                                "or the coefficient" + suggest_coefficients(p, C, shift, lr, compensate, target, ctx)))
         return None
     if status == "too_small":
         problems.append((where, f"{head}; it is too small (rounds to 0): coefficient outside the representable "
-                                "range; use larger coefficients, smaller trace impulses or larger weight bounds"))
+                                "range; use larger coefficients, smaller trace impulses or larger weight bounds"
+                                + suggest_coefficients(p, C, shift, lr, compensate, target, ctx)))
         return None
     if override is None and err > ctx["max_error"]:
         problems.append((where, f"{head}; the nearest is {m}*2^{E}, {err:.1%} off (more than max_coefficient_error "
-                                f"{ctx['max_error']:.1%}): coefficient outside the representable range"))
+                                f"{ctx['max_error']:.1%}): coefficient outside the representable range"
+                                + suggest_coefficients(p, C, shift, lr, compensate, target, ctx)))
         return None
     return HwProduct(target, p.dep, tuple(hf), m, E, shift, exp_engine, C, str(p), origin, p.coeff, mx)
+
+
+def representable(C: float, shift: int, lr, compensate=True) -> list[float]:
+    """The exactly representable hardware coefficients ``m * 2**E`` nearest to
+    ``C`` (same sign): the largest one below |C| and the smallest one above
+    (one of them when |C| is beyond the range)."""
+    off = shift if compensate else 0
+    e0, e1 = lr.exponent
+    sign = 1 if C > 0 else -1
+    mmax = lr.mantissa[1] if C > 0 else -lr.mantissa[0]
+    vals = sorted({m * 2.0**E for E in range(e0 - off, e1 - off + 1) for m in range(1, mmax + 1)})
+    below = [v for v in vals if v <= abs(C)]
+    above = [v for v in vals if v >= abs(C)]
+    out = ([below[-1]] if below else []) + ([above[0]] if above and (not below or above[0] != below[-1]) else [])
+    return [sign * v for v in out]
+
+
+def suggest_coefficients(p, C, shift, lr, compensate, target, ctx) -> str:
+    """What would work instead, in the document's units: the nearest document
+    coefficients that are exactly representable with the current scales, and
+    for a per-step decay (``c*u*w`` or ``c*u*e``) the time constants they mean."""
+    if C == 0 or p.coeff == 0:
+        return ""
+    k = p.coeff / C  # document units per hardware coefficient unit
+    vals = representable(C, shift, lr, compensate)
+    if not vals:
+        return ""
+    txt = "; nearest coefficients that work: " + " or ".join(f"{v * k:.6g}" for v in vals)
+    decay = p.dep == "u" and len(p.factors) == 1 and p.factors[0].var in ("w", "e") and not p.factors[0].offset \
+        and p.coeff < 0
+    if decay:
+        var = p.factors[0].var
+        taus = " or ".join(f"{-1.0 / (v * k):.4g}" for v in vals)
+        smallest = abs(k) * 2.0 ** (lr.exponent[0] - (shift if compensate else 0))
+        txt += (f" (a per-step decay of {var} by 1/tau: tau = {taus} steps; the smallest per-step decay is "
+                f"{smallest:.4g}, i.e. tau <= {1 / smallest:.4g} steps; exact taus are {1 / smallest:.4g}/k for "
+                "integer k)")
+    elif any(f.var in ctx["traces"] for f in p.factors):
+        txt += "; or move the trace impulses (option trace_impulses, CLI --trace-impulses PROJ.TRACE=N)"
+    if target == "w" and not decay and not any(f.var == "w" for f in p.factors):
+        txt += "; or change the weight bounds (the weight LSB scales every dw coefficient)"
+    return txt
 
 
 # --------------------------------------------------------------------- impulse choice

@@ -1,6 +1,6 @@
 """What a run of a network would allocate, estimated before anything is allocated.
 
-``estimate(network, sizes, steps)`` lists the large allocations of a run on the
+``estimate(network, steps)`` lists the large allocations of a run on the
 reference backend (the other backends hold the same arrays, or fewer):
 
 * per projection: its weights (post x pre) in several copies (the weights,
@@ -12,9 +12,7 @@ reference backend (the other backends hold the same arrays, or fewer):
 * per probe: one copy of the recorded variable every ``every`` steps;
 * per Poisson source: a block of 1024 steps of random numbers.
 
-Both take ``sizes`` (population name -> neuron count, as
-:func:`neurohebb.ir.validate.size` gives; :func:`neurohebb.ir.validate.check_resources`
-computes them and calls ``check``).  ``check(network, sizes, steps)`` raises a :class:`~neurohebb.errors.NetworkError`
+``check(network, steps)`` raises a :class:`~neurohebb.errors.NetworkError`
 naming the largest item's field, the estimate and the machine's memory when
 the estimate exceeds the memory available (``/proc/meminfo``
 ``MemAvailable``, or the physical memory).
@@ -58,13 +56,23 @@ def machine_memory() -> tuple[int, int]:
     return int(avail), int(total)
 
 
-def estimate(net, sizes: dict, steps: int | None = None) -> list[tuple[str, int, str]]:
+def _size(net, name) -> int:
+    from .sizes import size
+
+    try:
+        n = size(net, name)
+    except Exception:  # noqa: BLE001 - a size check() already reported
+        n = None
+    return int(n) if n else 1
+
+
+def estimate(net, steps: int | None = None) -> list[tuple[str, int, str]]:
     """``(field path, bytes, what)`` of the large allocations of a run of
     ``steps`` steps (default: the document's), largest first."""
     steps = int(net.run.steps if steps is None else steps)
     item = 8
     items: list[tuple[str, int, str]] = []
-    sizes = {name: int(sizes.get(name) or 1) for name in net.populations}
+    sizes = {name: _size(net, name) for name in net.populations}
     depth = {name: 2 for name in net.populations}
     for name, pr in net.projections.items():
         if pr.pre in depth:
@@ -111,10 +119,10 @@ def _gb(b: float) -> str:
     return f"{b / 2**30:.3g} GB"
 
 
-def check(net, sizes: dict, steps: int | None = None, source: str | None = None, available: int | None = None):
+def check(net, steps: int | None = None, source: str | None = None, available: int | None = None):
     """Raise :class:`NetworkError` when a run of ``steps`` steps would need
     more memory than the machine has available."""
-    items = estimate(net, sizes, steps)
+    items = estimate(net, steps)
     total = sum(b for _, b, _ in items)
     avail, phys = machine_memory()
     if available is not None:

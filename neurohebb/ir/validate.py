@@ -8,29 +8,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import NetworkError, known
-from . import limits
 from . import schema as S
 from .schema import SOURCE_TYPES  # noqa: F401  (re-exported)
-
-
-def source_size(src) -> int | None:
-    """The neuron count a source declares or implies (None if it cannot tell)."""
-    if src.n is not None:
-        return src.n
-    if isinstance(src, S.SpikeTimes):
-        return len(src.times)
-    if isinstance(src, S.Poisson):
-        r = np.asarray(src.rates)
-        return r.shape[-1] if r.ndim >= 1 else None
-    if isinstance(src, S.ArraySource):
-        v = np.asarray(src.values)
-        return v.shape[1] if v.ndim == 2 else None
-    return None
-
-
-def size(net, pop: str) -> int:
-    p = net.populations[pop]
-    return source_size(p) if p.type in SOURCE_TYPES else p.n
+from .sizes import size, source_size  # noqa: F401  (re-exported)
 
 
 def _check_source(src, n, path, dt, problems):
@@ -230,23 +210,16 @@ def check(net) -> list[tuple[str, str]]:
 def validate(net, source: str | None = None, steps: int | None = None):
     """``net`` when it is consistent and a run of ``steps`` steps (default: the
     document's) fits in this machine's memory; else :class:`NetworkError`."""
+    from . import limits
+
     problems = check(net)
     if problems:
         raise NetworkError(problems, source)
-    check_resources(net, steps, source)
+    limits.check(net, steps, source)
+    from ..units import check_dt
+
+    check_dt(net, stacklevel=3)  # durations are in steps: say what dt != 1 means
     return net
-
-
-def check_resources(net, steps: int | None = None, source: str | None = None, available: int | None = None):
-    """The memory estimate of a run of ``steps`` steps (:mod:`.limits`): its
-    items, or :class:`NetworkError` when it exceeds the memory available."""
-    sizes = {}
-    for name in net.populations:
-        try:
-            sizes[name] = size(net, name)
-        except (ValueError, TypeError, AttributeError):  # check() reports what is wrong with it
-            sizes[name] = 1
-    return limits.check(net, sizes, steps, source, available)
 
 
 def _expand(spec, path, problems):

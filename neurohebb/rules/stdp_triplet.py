@@ -12,6 +12,13 @@ With ``timing: exclusive`` (the default) and zero delay this is NEST's
 ``stdp_triplet_synapse`` (Aplus=a2_plus, Aplus_triplet=a3_plus, ...) when no
 pre and post spike share a step.  Defaults: visual cortex, all-to-all, minimal
 model (Pfister & Gerstner 2006, Table 4).
+
+The amplitudes are **absolute weight changes**, in the units of the
+projection's weights (one pairing with traces at 1 changes w by ``a2_plus``),
+not fractions of ``w_max``: the published defaults assume weights of order 1.
+With weights of another scale multiply every ``a`` by it (e.g. by ``w_max``
+for bounds ``[0, w_max]``); otherwise one pairing can move a weight across its
+whole range.
 """
 from __future__ import annotations
 
@@ -25,10 +32,10 @@ from .base import RuleParams
 
 class StdpTriplet(RuleParams):
     template: Literal["stdp_triplet"] = "stdp_triplet"
-    a2_plus: float = Field(0.0, ge=0)
-    a3_plus: float = Field(6.5e-3, ge=0)
-    a2_minus: float = Field(7.1e-3, ge=0)
-    a3_minus: float = Field(0.0, ge=0)
+    a2_plus: float = Field(0.0, ge=0, description="pair potentiation, absolute weight change per pairing")
+    a3_plus: float = Field(6.5e-3, ge=0, description="triplet potentiation, absolute weight change")
+    a2_minus: float = Field(7.1e-3, ge=0, description="pair depression, absolute weight change per pairing")
+    a3_minus: float = Field(0.0, ge=0, description="triplet depression, absolute weight change")
     tau_plus: float = Field(16.8, gt=0)
     tau_minus: float = Field(33.7, gt=0)
     tau_x: float = Field(101.0, gt=0)

@@ -298,9 +298,6 @@ def combinations(spec, result: SearchResult) -> dict:
 
 
 def plot_scores(spec, result: SearchResult, path):
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 3.8))

@@ -358,9 +358,6 @@ def _order(sets, n):
 
 
 def _plots(ctx, net, r1, r2, r3, blocks, A, B, learned, pres):
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     oc = _order(A, net.populations["cE"].n)

@@ -7,7 +7,7 @@ they reach the forward rules as per-post third factors.  The backward weights
 ``b_out`` learn with the ``alignment`` template (Kunin et al.'s primitives); the
 document holds Symmetric Alignment.
 
-Metrics of the rule in the document as loaded (what the rule search of issue 9
+Metrics of the rule in the document as loaded (what the rule search, docs/search.md,
 substitutes and reads): ``accuracy`` (test accuracy of the trained weights on the
 540 held-out digits), ``alignment_deg`` (final angle between W2^T and B, degrees),
 ``alignment_mean_deg`` (mean angle over the probes of training).  The comparison
@@ -142,7 +142,7 @@ def train(ctx, net, steps):
     times, Wh = res.weight_history("w_out")
     _, Bh = res.weight_history("b_out")
     angles = np.array([angle_deg(w, b) for w, b in zip(Wh, Bh)])
-    samples = (times + 1) / K
+    samples = times / K
     ok = np.isfinite(W1).all() and np.isfinite(W2).all()
     return {
         "accuracy": accuracy(W1, W2, d["x_test"], d["y_test"]) if ok else 0.0,
@@ -233,9 +233,6 @@ def run(ctx):
 
 
 def _plots(ctx, doc, results, noise):
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     ncol = 3 if noise else 2

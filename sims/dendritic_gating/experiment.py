@@ -47,7 +47,7 @@ SHORT_STEPS = 1300           # 2 cycles per neuron
 NMDA_BLOCK = 1e30            # unreachable plateau threshold for the control
 LATENCY = 1                  # a spike emitted at step t arrives at step t + 1 (delay 0)
 
-# published values (docs/shared notes, science.md section 11)
+# published values (Schiller et al. 2000, Nature 404:285)
 SCHILLER_SOMA_MV = (5.9, 1.5)        # Schiller et al. 2000: somatic NMDA-spike amplitude
 SCHILLER_HALFWIDTH_MS = (64.0, 20.0)  # and half-width
 
@@ -259,9 +259,6 @@ def count_sweep(ctx, net):
 
 
 def _plots(ctx, res, ctrl, rel, rel_c, group, t_ev, i_ev, b_ev, t_sc):
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 3, figsize=(15, 3.8))

@@ -353,9 +353,6 @@ def _running(x, w=5):
 
 
 def _plots(ctx, s, ts_, fit):
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     colors = {"reflex": "0.5", "iso": "C3", "ico": "C0", "iso3": "C2"}

@@ -215,9 +215,6 @@ def _rf_image(W, mask, c):
 
 
 def _plots(ctx, res, mask, out):
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     n = NC_SIDE

@@ -225,9 +225,6 @@ def mosaic(W, side=5, p=P):
 
 
 def _plots(ctx, res, vals, k_rand, l_rand):
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, len(GROUPS), figsize=(3.2 * len(GROUPS), 3.8))

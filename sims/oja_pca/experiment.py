@@ -139,9 +139,6 @@ def run_spiking(ctx):
     ctx.extra["spiking_weights"] = w.tolist()
     ctx.extra["spiking_cos_history"] = {"times": times.tolist(), "cos": cos.tolist()}
     if ctx.out is not None:
-        import matplotlib
-
-        matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
         fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
@@ -153,8 +150,8 @@ def run_spiking(ctx):
         ax.legend(fontsize=7)
         ax.set_title(f"|cos| = {abs_cosine(w, pc1):.3f}")
         ax = axes[1]
-        ax.plot((times + 1) / 1000.0, cos, label="|cos(w, PC1)|")
-        ax.plot((times + 1) / 1000.0, np.linalg.norm(W, axis=1), "--", lw=0.8, label="|w|")
+        ax.plot(times / 1000.0, cos, label="|cos(w, PC1)|")
+        ax.plot(times / 1000.0, np.linalg.norm(W, axis=1), "--", lw=0.8, label="|w|")
         ax.set_xlabel("steps (thousands)")
         ax.legend(fontsize=7)
         fig.suptitle(f"oja_pca (spiking) on {ctx.run_label}{' (short)' if ctx.short else ''}")
@@ -166,9 +163,6 @@ PARTS = {"spiking": run_spiking}
 
 
 def _plots(ctx, res, pcs):
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, K + 1, figsize=(4 * (K + 1), 3.4))
@@ -187,8 +181,8 @@ def _plots(ctx, res, pcs):
         times, hist = res.weight_history(f"w{i}")
         W = hist[:, 0, :]
         cos = np.abs(W @ pcs[:, i - 1]) / np.maximum(np.linalg.norm(W, axis=1), 1e-12)
-        ax.plot((times + 1) / 1000.0, cos, label=f"|cos(w{i}, PC{i})|")
-        ax.plot((times + 1) / 1000.0, np.linalg.norm(W, axis=1), "--", lw=0.8, label=f"|w{i}|")
+        ax.plot(times / 1000.0, cos, label=f"|cos(w{i}, PC{i})|")
+        ax.plot(times / 1000.0, np.linalg.norm(W, axis=1), "--", lw=0.8, label=f"|w{i}|")
     ax.axhline(0.99, color="0.6", lw=0.6)
     ax.set_ylim(0, 1.1)
     ax.set_xlabel("steps (thousands)")

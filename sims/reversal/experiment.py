@@ -183,9 +183,6 @@ def run(ctx):
 
 
 def _plots(ctx, summary, L, task):
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 3, figsize=(14, 3.8))

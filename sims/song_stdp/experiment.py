@@ -129,9 +129,6 @@ def run(ctx):
 
 
 def _plots(ctx, net, runs, frozen):
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     rates = sorted(runs)
@@ -173,7 +170,7 @@ def _plots(ctx, net, runs, frozen):
         times, hist = res.weight_history(proj)
         wmax = net.projections[proj].effective_bounds()[1]
         flat = hist.reshape(hist.shape[0], -1) / wmax
-        t = (times + 1) * res.dt / 1000.0
+        t = times * res.dt / 1000.0
         ax.plot(t, (flat < 0.1).mean(1), label="w < 0.1 w_max")
         ax.plot(t, (flat > 0.9).mean(1), label="w > 0.9 w_max")
         ax.plot(t, flat.mean(1), label="mean w / w_max")

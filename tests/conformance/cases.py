@@ -38,6 +38,18 @@ def static_network():
     }, probes={"v": {"target": "lif", "var": "v", "every": 3}})
 
 
+def chip_static():
+    """A static network every chip target can place: Poisson -> LIF -> LIF."""
+    return _doc("chip_static", {
+        "inp": {"type": "poisson", "n": 10, "rates": 100.0},
+        "a": {**LIF, "n": 5},
+        "b": {**LIF, "n": 3},
+    }, {
+        "p": {"pre": "inp", "post": "a", "weights": {"init": "uniform", "low": 0.1, "high": 0.5}},
+        "q": {"pre": "a", "post": "b", "weights": {"init": "uniform", "low": 0.2, "high": 0.8}},
+    }, steps=400)
+
+
 def arbor_network():
     return _doc("arbor", {
         "po": {"type": "poisson", "n": 16, "rates": 80.0},
@@ -170,7 +182,7 @@ def external_loop():
     return doc, {"externals": {"env": _env_factory(0.5)}}
 
 
-CASES = {f.__name__: f for f in (static_network, arbor_network, stdp_additive, stdp_multiplicative, stdp_triplet,
+CASES = {f.__name__: f for f in (static_network, chip_static, arbor_network, stdp_additive, stdp_multiplicative, stdp_triplet,
                                  hebbian, oja, bcm, custom, reward_modulators, rate_network, dendritic,
                                  external_loop)}
 

@@ -15,6 +15,7 @@ from ...result import ProbeData, Result
 from ...semantics import Modulator, SourceTrain, derived_seeds, initial_weights
 from . import lowering as L
 from ._lava_import import board_available, import_lava
+from ...progress import show_progress
 
 import_lava()
 
@@ -92,7 +93,7 @@ def run(network, precision="float", seed=None, steps=None, progress=None, board=
         program, creport = compile_network(network, hardware="cpu", seed=seed, steps=steps)
     plan = _plan(network, program, precision, seed, steps, rounding)
     t_plan = time.perf_counter() - t0
-    show = sys.stderr.isatty() if progress is None else bool(progress)
+    show = show_progress(progress)
     if readback not in ("file", "get"):
         raise UnsupportedFeature(f"lava backend: readback {readback!r} unknown; known: file, get")
     out = _run_graphs(network, plan, precision, steps, board, show, readback)

@@ -1,4 +1,4 @@
-"""Nengo backend: the IR as a ``nengo.Network`` (issue 5).
+"""Nengo backend: the IR as a ``nengo.Network``.
 
 >>> from neurohebb.backends import nengo as nb
 >>> net, handles = nb.build(network)           # embed in a larger Nengo model

@@ -30,6 +30,14 @@ class NengoBackend(Backend):
             if ext:
                 return [(f"populations.{ext[0]}", "simulator 'nengo_loihi' does not run external (host step "
                                                   "function) populations; use precision 'float'")]
+            if network.run.dtype != "float64":
+                return [("run.dtype", "nengo_loihi runs its host part in float64 only")]
+            from .loihi import plan_placement
+
+            plan = plan_placement(network)
+            if not any(where == "chip" for where, _ in plan.values()):
+                return [(f"populations.{k}", f"cannot run on the Loihi chip: {why}") for k, (_, why) in plan.items()
+                        ] + [("", "nengo-loihi needs at least one on-chip ensemble")]
         return []
 
     def run(self, network, precision="float", seed=None, steps=None, progress=None, threads=None, **options):

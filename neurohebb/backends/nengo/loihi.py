@@ -59,9 +59,11 @@ from .learning import IRRule
 from .lowering import build
 from .neurons import IRLIF
 from .collect import collect, summary
+from ...progress import show_progress
 
 TARGETS = ("sim", "simreal")
-#: used when hardware_configs/loihi1.yaml cannot be read (the numbers of notes/nengo.md)
+#: used when hardware_configs/loihi1.yaml cannot be read (nengo-loihi 1.1's discretize.py:
+#: 8-bit weights, mixed-sign weights on even levels)
 LOIHI1_WEIGHTS_FALLBACK = {"bits": 8, "mixed_step": 2}
 
 
@@ -76,7 +78,7 @@ def loihi1_weight_format() -> dict:
         return {"bits": int(w.bits), "mixed_step": int((w.initial_step or {}).get("mixed", 1)),
                 "source": "hardware_configs/loihi1.yaml"}
     except Exception:  # pragma: no cover (the config ships with the package)
-        return dict(LOIHI1_WEIGHTS_FALLBACK, source="notes/nengo.md (loihi1.yaml not found)")
+        return dict(LOIHI1_WEIGHTS_FALLBACK, source="nengo-loihi 1.1 discretize.py (loihi1.yaml not found)")
 MAX_REFRACTORY = 62  # Loihi 1 refractory delay field: 6 bits, refract_delay = refractory + 1 <= 63
 
 
@@ -94,16 +96,10 @@ def plan_placement(network) -> dict:
     learned_posts = {pr.post for pr in network.projections.values() if pr.rule is not None}
     spiking_pre = {}
     for name, spec in network.populations.items():
-        if spec.type in ("spike_times", "poisson"):
-            spiking_pre[name] = True
-        elif spec.type == "array":
-            v = np.asarray(spec.values)
-            spiking_pre[name] = not (v.dtype.kind == "f" and not np.all((v == 0) | (v == 1)))
+        if spec.is_source:
+            spiking_pre[name] = not getattr(spec, "graded", False)
         elif spec.type == "lif":
-            spiking_pre[name] = True
-            if spec.prescribed is not None and spec.prescribed.type == "array":
-                v = np.asarray(spec.prescribed.values)
-                spiking_pre[name] = not (v.dtype.kind == "f" and not np.all((v == 0) | (v == 1)))
+            spiking_pre[name] = not getattr(spec.prescribed, "graded", False)
         else:
             spiking_pre[name] = False
     input_probed = {pb.target for pb in network.probes.values() if pb.var == "input"}
@@ -274,7 +270,7 @@ def run_loihi(network, seed=None, steps=None, progress=None, target="sim"):
                 d = d / v_scale[pop]
         return d
 
-    show = sys.stderr.isatty() if progress is None else bool(progress)
+    show = show_progress(progress)
     with sim:
         if show:
             print(f"nengo_loihi ({target}): {h.steps} steps", file=sys.stderr)

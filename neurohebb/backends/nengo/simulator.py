@@ -2,7 +2,6 @@
 and fill a :class:`~neurohebb.result.Result` exactly as the reference does."""
 from __future__ import annotations
 
-import sys
 import time
 
 import nengo
@@ -12,6 +11,7 @@ from ...ir.validate import validate
 from .collect import collect, summary  # noqa: F401  (re-exported)
 from .lowering import build, nengo_precision
 from .lowering import refuse_dendritic
+from ...progress import show_progress
 
 NAME = "nengo"
 #: ``float``: nengo.Simulator, the IR's float arithmetic (float64 or float32);
@@ -49,7 +49,7 @@ def run(network, precision="float", seed=None, steps=None, progress=None, simula
     validate(network)
     t0 = time.perf_counter()
     net, h = build(network, seed=seed, steps=steps, externals=externals)
-    show = sys.stderr.isatty() if progress is None else bool(progress)
+    show = show_progress(progress)
     with nengo_precision(h.dtype):
         sim = nengo.Simulator(net, dt=h.dt, seed=h.seed, progress_bar=show)
     t_build = time.perf_counter() - t0

@@ -13,6 +13,8 @@ no intermediate overflows (as in Lava's int32 arithmetic).
 """
 from __future__ import annotations
 
+import functools
+import inspect
 
 import numba
 import numpy as np
@@ -258,9 +260,15 @@ def _build_ab_code(products) -> str:
     return "\n".join(lines) + "\n"
 
 
+@functools.lru_cache(maxsize=None)
+def _deps() -> str:
+    """The source of what the generated code imports from this module (see ``HEADER``)."""
+    return inspect.getsource(trace_step.py_func)
+
+
 def kernels_for(products, has_e: bool, masked: bool, sign: int, parallel: bool = True):
     """(dense, events, step, build_ab) for this rule shape (constants are arguments: ``params_of``)."""
-    mod = load_generated(generate(products, has_e, masked, parallel, sign), "fx")
+    mod = load_generated(generate(products, has_e, masked, parallel, sign), "fx", _deps())
     return mod.dense, mod.events, mod.step, mod.build_ab_shape
 
 

@@ -24,13 +24,24 @@ import hashlib
 import importlib.util
 import os
 import sys
+import threading
 from pathlib import Path
 
 import numba
 
 from ...rules.algebra import POST_TRACES, PRE_TRACES
 
-CACHE_DIR = Path(os.environ.get("NEUROHEBB_CACHE", Path.home() / ".cache" / "neurohebb")) / "kernels"
+
+def _cache_dir() -> Path:
+    """Where generated kernels and their machine code live: ``$NEUROHEBB_CACHE/kernels``
+    (default ``$XDG_CACHE_HOME/neurohebb``, else ``~/.cache/neurohebb``).  Any number of
+    processes may share it (pytest workers, Dask workers): files are created atomically
+    and never rewritten."""
+    root = os.environ.get("NEUROHEBB_CACHE") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "neurohebb"
+    return Path(root) / "kernels"
+
+
+CACHE_DIR = _cache_dir()
 _loaded: dict[str, object] = {}
 
 
@@ -186,19 +197,36 @@ def events(W, E, M, xa, y, XTa, XTb, YTa, YTb, PV, QV, A, B, lo, hi, xn, out, xn
 '''
 
 
-def load_generated(src: str, prefix: str):
+def load_generated(src: str, prefix: str, deps: str = ""):
     """Import generated kernel source as a module: written once to
-    ``CACHE_DIR/<prefix>_<hash>.py`` (atomically), so numba's ``cache=True``
-    keeps its machine code across processes; memoised in this process."""
-    key = f"{prefix}_{hashlib.sha1(src.encode()).hexdigest()[:16]}"
+    ``CACHE_DIR/<prefix>_<hash of the source>.py``, so numba's ``cache=True``
+    keeps its machine code (in ``CACHE_DIR/__pycache__``) across processes;
+    memoised in this process.
+
+    The file is never rewritten once it exists: numba's cache index records the
+    source file's modification time, so a rewrite by a concurrent process would
+    make every other process compile again.  A new file is written to a private
+    temporary name and hard-linked into place (atomic, and the first writer wins).
+    ``deps``: the source of the jitted functions the generated code calls from
+    other modules; it is part of the file name because numba's cache does not
+    notice when a callee changes."""
+    key = f"{prefix}_{hashlib.sha1((src + deps).encode()).hexdigest()[:16]}"
     if key in _loaded:
         return _loaded[key]
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
     path = CACHE_DIR / f"{key}.py"
-    if not path.exists() or path.read_text() != src:
-        tmp = path.with_suffix(f".tmp{os.getpid()}")
+    if not path.exists():
+        tmp = CACHE_DIR / f".{key}.{os.getpid()}.{threading.get_ident()}.tmp"
         tmp.write_text(src)
-        os.replace(tmp, path)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        except OSError:  # a file system without hard links: replace, unless another process was first
+            if not path.exists():
+                os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
     name = f"neurohebb_kernel_{key}"
     spec = importlib.util.spec_from_file_location(name, path)
     mod = importlib.util.module_from_spec(spec)

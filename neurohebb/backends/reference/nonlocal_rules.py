@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ... import nonlinearities
+from ...errors import UnsupportedFeature
+from ...rules import evaluate
 from ...semantics import rng_for
 
 
@@ -58,7 +59,6 @@ def learn(pr, x_arr, y, r, v, xnext, out, d=None):
     """One step of a non-local rule on projection ``pr`` (traces already updated)."""
     rule, st, W, dt = pr.rule, pr.nl_state, pr.W, pr.dtype
     L = pr.layout
-    excl = rule.timing == "exclusive"
     cache = {}
 
     def base(var, before):
@@ -86,43 +86,7 @@ def learn(pr, x_arr, y, r, v, xnext, out, d=None):
             if "bv" not in cache:
                 cache["bv"] = W @ st["vp"]
             return cache["bv"]
-        raise AssertionError(var)  # pragma: no cover
+        raise UnsupportedFeature(f"projections.{pr.name}.rule: unknown variable {var!r}")
 
-    def total(products):
-        acc = np.zeros_like(W)
-        for p in products:
-            before = excl and p.dep != "u"
-            post = np.full(pr.post.n, p.coeff, dt)
-            pre = np.ones(pr.pre.n, dt)
-            syn = None
-            for f in p.factors:
-                val = base(f.var, before and f.var in rule.traces)
-                if f.fn:
-                    val = nonlinearities.evaluate(rule.functions[f.fn], np.asarray(val, dt))
-                elif f.offset:
-                    val = val + f.offset
-                if f.level == "post":
-                    post = post * val
-                elif f.level == "pre":
-                    pre = pre * val
-                else:
-                    syn = val if syn is None else syn * val
-            if p.dep == "y0":
-                post = post * y
-            elif p.dep == "x0":
-                pre = pre * x_arr
-            term = np.outer(post, pre)
-            if syn is not None:
-                term *= syn
-            acc += term
-        return acc
-
-    dw = total(rule.dw)
-    de = total(rule.de) if rule.de else None
-    W_new = np.clip(W + dw, pr.lo, pr.hi).astype(dt, copy=False)
-    if pr.mask is not None:
-        W_new = np.where(pr.mask, W_new, 0).astype(dt, copy=False)
-    if de is not None:
-        pr.E += de if pr.mask is None else np.where(pr.mask, de, 0)
-    W[...] = W_new
+    evaluate.step(rule, base, x_arr, y, W, pr.E, pr.lo, pr.hi, pr.mask, dt)
     out += W @ np.asarray(xnext, dt)
