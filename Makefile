@@ -5,6 +5,10 @@
 VENV ?= .venv
 OUT ?= out
 PYTEST_ARGS ?=
+# pytest-xdist workers (one per core of a 2-core machine); PYTEST_WORKERS=0 runs in one process.
+# --dist loadfile keeps a test file in one worker (its module-level caches are shared).
+PYTEST_WORKERS ?= 2
+XDIST = $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadfile)
 
 .PHONY: run test test-slow test-all bench setup lock clean
 setup:
@@ -14,13 +18,13 @@ run: setup
 	$(VENV)/bin/neurohebb demo --out $(OUT)
 
 test: setup
-	$(VENV)/bin/python -m pytest -m "not slow" $(PYTEST_ARGS)
+	$(VENV)/bin/python -m pytest $(XDIST) -m "not slow" $(PYTEST_ARGS)
 
 test-slow: setup
-	$(VENV)/bin/python -m pytest -m slow $(PYTEST_ARGS)
+	$(VENV)/bin/python -m pytest $(XDIST) -m slow $(PYTEST_ARGS)
 
 test-all: setup
-	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+	$(VENV)/bin/python -m pytest $(XDIST) $(PYTEST_ARGS)
 
 bench: setup
 	$(VENV)/bin/python benchmarks/run_all.py

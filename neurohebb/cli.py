@@ -497,25 +497,32 @@ def cmd_demo(args):
         cmp.plot(out / f"{name}_compare.png")
         print()
     if args.sims != "none":
-        from .sims import list_sims, run_sim
-
         short = args.sims == "short"
         print(f"\nseed experiments (sims/, reference:float, {'short variants' if short else 'full protocols'}; "
               "docs/sims.md has every backend and precision)\n")
-        srows = []
-        for name, _ in list_sims():
-            try:
-                res = run_sim(name, short=short, out=out / "sims")
-            except NeurohebbError as exc:
-                srows.append([name, "error", str(exc).splitlines()[0][:80], "", ""])
-                continue
-            for r in res["rows"]:
-                if r["ok"] is not None:
-                    srows.append([name, r["label"][:70], _fmt(r["value"]), r["target"], "yes" if r["ok"] else "NO"])
-            srows.append([name, "wall time (s)", f"{res['wall_time']:.1f}", "", ""])
-        print(_table(srows, ["experiment", "metric", "value", "target", "met"]))
+        print(sims_table(short, out / "sims"))
     print(f"plots and results in {out}/")
     return 0
+
+
+def sims_table(short: bool, out) -> str:
+    """The demo's table of the seed experiments: per judged row the value (mean ±
+    sd over seeds), its control, the target, its source and whether it is met."""
+    from .sims import format_control, format_value, list_sims, met_text, run_sim
+
+    srows = []
+    for name, _ in list_sims():
+        try:
+            res = run_sim(name, short=short, out=out)
+        except NeurohebbError as exc:
+            srows.append([name, "error", str(exc).splitlines()[0][:80], "", "", "", ""])
+            continue
+        for r in res["rows"]:
+            if r["ok"] is not None:
+                srows.append([name, r["label"][:60], format_value(r["value"], r["spread"], r["n"]),
+                              format_control(r), r["target"], r["source"], met_text(r)])
+        srows.append([name, "wall time (s)", f"{res['wall_time']:.1f}", "", "", "", ""])
+    return _table(srows, ["experiment", "metric", "value (mean ± sd (seeds))", "control", "target", "source", "met"])
 
 
 LOCAL_HELP = ("let the document's external populations name factories (function: 'mod:make') in Python "
