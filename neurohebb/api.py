@@ -28,12 +28,12 @@ def run(network, backend: str = "reference", precision: str = "float", seed=None
     ``result.report["nonfinite"]`` (:mod:`neurohebb.health`)."""
     from . import health
     from .externals import permit
-    from .ir.validate import check_resources
+    from .ir import limits
 
     if not isinstance(network, Network):
         network = load(network)
     if steps is not None:
-        check_resources(network, int(steps))
+        limits.check(network, int(steps))
     with permit(allow_modules, allow_dirs), health.policy(on_nonfinite):
         res = backends.get(backend).run(network, precision=precision, seed=seed, steps=steps, progress=progress,
                                         **backend_options)

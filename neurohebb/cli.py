@@ -362,7 +362,8 @@ def cmd_compare(args):
     with _permission(args, args.file):
         res = compare(net, runs=runs, seeds=args.seeds, steps=args.steps, hardware=args.hardware,
                       progress=None if not args.quiet else False, lowering=args.lowering,
-                      drop_refractory=args.drop_refractory, cluster=args.cluster, workers=args.workers)
+                      drop_refractory=args.drop_refractory, cluster=args.cluster, workers=args.workers,
+                      drift=None if not args.no_drift else False)
     print(res.table())
     out.mkdir(parents=True, exist_ok=True)
     stem = safe_stem(Path(args.file).stem)
@@ -370,7 +371,7 @@ def cmd_compare(args):
     res.plot(path)
     print(f"\nweights over time per run: {path}")
     if res.drift():
-        dpath = out / f"{stem}_drift.png"
+        dpath = inside(out, f"{stem}_drift.png")
         res.plot_drift(dpath)
         print(f"drift by cause: {dpath}")
     return 0
@@ -487,7 +488,8 @@ def cmd_demo(args):
         try:
             keys = ex.get("compare_metrics", [])
             metric = {k: (lambda r, _k=k, _net=net, _f=ex["metrics"]: _f(r, _net)[_k]) for k in keys}
-            cmp = compare(net, runs=["reference:float", "reference:fixed"], seeds=args.seeds, metric=metric or None)
+            cmp = compare(net, runs=["reference:float", "reference:fixed"], seeds=args.seeds, metric=metric or None,
+                          drift=True)
         except NeurohebbError as exc:
             print(f"{name}: not run in fixed point: {exc}\n")
             continue
@@ -495,25 +497,32 @@ def cmd_demo(args):
         cmp.plot(out / f"{name}_compare.png")
         print()
     if args.sims != "none":
-        from .sims import list_sims, run_sim
-
         short = args.sims == "short"
         print(f"\nseed experiments (sims/, reference:float, {'short variants' if short else 'full protocols'}; "
               "docs/sims.md has every backend and precision)\n")
-        srows = []
-        for name, _ in list_sims():
-            try:
-                res = run_sim(name, short=short, out=out / "sims")
-            except NeurohebbError as exc:
-                srows.append([name, "error", str(exc).splitlines()[0][:80], "", ""])
-                continue
-            for r in res["rows"]:
-                if r["ok"] is not None:
-                    srows.append([name, r["label"][:70], _fmt(r["value"]), r["target"], "yes" if r["ok"] else "NO"])
-            srows.append([name, "wall time (s)", f"{res['wall_time']:.1f}", "", ""])
-        print(_table(srows, ["experiment", "metric", "value", "target", "met"]))
+        print(sims_table(short, out / "sims"))
     print(f"plots and results in {out}/")
     return 0
+
+
+def sims_table(short: bool, out) -> str:
+    """The demo's table of the seed experiments: per judged row the value (mean ±
+    sd over seeds), its control, the target, its source and whether it is met."""
+    from .sims import format_control, format_value, list_sims, met_text, run_sim
+
+    srows = []
+    for name, _ in list_sims():
+        try:
+            res = run_sim(name, short=short, out=out)
+        except NeurohebbError as exc:
+            srows.append([name, "error", str(exc).splitlines()[0][:80], "", "", "", ""])
+            continue
+        for r in res["rows"]:
+            if r["ok"] is not None:
+                srows.append([name, r["label"][:60], format_value(r["value"], r["spread"], r["n"]),
+                              format_control(r), r["target"], r["source"], met_text(r)])
+        srows.append([name, "wall time (s)", f"{res['wall_time']:.1f}", "", "", "", ""])
+    return _table(srows, ["experiment", "metric", "value (mean ± sd (seeds))", "control", "target", "source", "met"])
 
 
 LOCAL_HELP = ("let the document's external populations name factories (function: 'mod:make') in Python "
@@ -594,6 +603,9 @@ def build_parser():
     cm.add_argument("--hardware", default="loihi2")
     cm.add_argument("--out", default="out")
     cm.add_argument("--quiet", action="store_true")
+    cm.add_argument("--no-drift", action="store_true",
+                    help="skip the drift split by cause (one more float run per seed when the runs are "
+                         "reference:float and reference:fixed)")
     cm.add_argument("--allow-local-functions", action="store_true", help=LOCAL_HELP)
 
 

@@ -1,7 +1,7 @@
 """``compare``: run one document on several (backend, precision) pairs and
 over several seeds, and measure how far the runs are from the first one.
 
->>> res = neurohebb.compare("song.yaml", runs=["reference:float", "reference:fixed"], seeds=20)
+>>> res = neurohebb.compare("song.yaml", runs=["reference:float", "reference:fixed"], seeds=20, drift=True)
 >>> print(res.table())
 >>> fig = res.plot()                 # a matplotlib Figure; res.plot("compare.png") also writes it
 >>> res.drift()                      # the float-vs-fixed drift split by cause
@@ -25,8 +25,9 @@ mean and sd over seeds:
   and ``trace_saturations`` (counts), and per population ``u_wraps`` and
   ``v_saturations``.
 
-* the drift of ``reference:fixed`` from ``reference:float`` split by cause
-  (:meth:`ComparisonResult.drift`, printed by :meth:`ComparisonResult.table`):
+* with ``drift=True`` (the CLI's default), the drift of ``reference:fixed``
+  from ``reference:float`` split by cause (:meth:`ComparisonResult.drift`,
+  printed by :meth:`ComparisonResult.table`):
   coefficient rounding (a float run of the compiler's effective network, whose
   rules carry the hardware's rounded coefficients) and the rest of the
   fixed-point arithmetic, with the engine's truncation and the saturation
@@ -272,7 +273,7 @@ def _f(x) -> str:
 
 
 def compare(network, runs=RUN_SPECS, seeds=5, steps=None, hardware="loihi2", metric=None, progress=False,
-            history_every=None, compile_options=None, drift=None, lowering=None,
+            history_every=None, compile_options=None, drift=False, lowering=None,
             drop_refractory=False, cluster=None, workers=None) -> ComparisonResult:
     """Run ``network`` (a Network or a path) for every ``backend:precision`` in
     ``runs`` and every seed (``seeds``: a count, starting at the document's
@@ -285,13 +286,14 @@ def compare(network, runs=RUN_SPECS, seeds=5, steps=None, hardware="loihi2", met
     ``drop_refractory`` goes to the stock lava runs.  Adds a
     weights probe (every ``history_every`` steps, default steps/50) to every
     plastic projection (its own, so a document's coarser probe does not
-    flatten the plot).  ``drift`` (default: when the runs include
-    ``reference:float`` and ``reference:fixed``): also run the compiler's
-    effective float network per seed and split the fixed run's drift by cause
-    (:meth:`ComparisonResult.drift`).  ``workers`` (a local Dask cluster of
-    that many processes) or ``cluster`` (a Dask scheduler's address) run the
-    seeds in parallel, one task per seed, with a progress bar; the result is
-    the same as the serial run's."""
+    flatten the plot).  ``drift=True`` (the CLI's default; needs
+    ``reference:float`` first and ``reference:fixed``): also run the
+    compiler's effective float network per seed (one more float run each) and
+    split the fixed run's drift by cause (:meth:`ComparisonResult.drift`);
+    ``None``: whenever those two runs are there.  ``workers`` (a local Dask
+    cluster of that many processes) or ``cluster`` (a Dask scheduler's
+    address) run the seeds in parallel, one task per seed, with a progress
+    bar; the result is the same as the serial run's."""
     from . import backends
     from .api import load
     from .ir import Network

@@ -113,8 +113,8 @@ def ir_markdown() -> str:
     groups = [
         ("Network", [S.Network, S.Run]),
         ("Populations (`populations.NAME`, chosen by `type`)", [S.SpikeTimes, S.Poisson, S.ArraySource, S.LIF, S.Rate, S.LIFDendritic, S.External, common.Nonlinearity]),
-        ("Weights (`projections.NAME.weights`, chosen by `init`)", [S.WConstant, S.WUniform, S.WNormal, S.WGaussianArbor, S.WArray]),
-        ("Connectivity (`projections.NAME.connectivity`, chosen by `type`)", [S.AllToAll, S.OneToOne, S.FixedProbability, S.GaussianConnectivity, S.Mask]),
+        ("Weights (`projections.NAME.weights`, chosen by `init`)", [S.WConstant, S.WUniform, S.WNormal, S.WGaussianArbor, S.WArray, S.WList]),
+        ("Connectivity (`projections.NAME.connectivity`, chosen by `type`)", [S.AllToAll, S.OneToOne, S.FixedProbability, S.GaussianConnectivity, S.Mask, S.FixedIndegree, S.FixedOutdegree, S.FromList, S.DistanceConnectivity]),
         ("Projections (`projections.NAME`)", [S.Projection]),
         ("Modulators: third factors (`modulators.NAME`, chosen by `type`)", [S.ModArray, S.ModConstant, S.ModPulses, S.ModSine, S.ModStep, S.ModPopulation]),
         ("Probes (`probes.NAME`)", [S.Probe]),

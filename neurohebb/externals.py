@@ -136,6 +136,19 @@ def _load_local(mod_name: str, file: Path, where: str):
     return module
 
 
+def _reported(fn, name: str, function: str):
+    """A step function bound from the document: an exception it raises (the
+    document's params drove it) becomes a :class:`NetworkError` naming the
+    population's params and the step; the original stays chained."""
+    def step(t, inputs):
+        try:
+            return fn(t, inputs)
+        except Exception as exc:  # noqa: BLE001 - the document's factory and params
+            raise NetworkError([(f"populations.{name}.params", f"the step function of {function} failed at step "
+                                                               f"{t}: {type(exc).__name__}: {exc}")]) from exc
+    return step
+
+
 def bind(network, externals: Mapping[str, StepFunction] | None) -> dict[str, StepFunction]:
     """The step function of every external population: from ``externals`` (run
     time) or the document's ``function`` factory, imported only from modules
@@ -167,6 +180,7 @@ def bind(network, externals: Mapping[str, StepFunction] | None) -> dict[str, Ste
             if not callable(fn):
                 raise NetworkError([(where, f"{spec.function}(**params) returned {type(fn).__name__}, not a step "
                                             "function f(t, inputs) -> activity")])
+            fn = _reported(fn, name, spec.function)
         else:
             raise UnsupportedFeature(
                 f"populations.{name}: an external population needs a step function: pass "

@@ -49,7 +49,11 @@ class ProbeData:
 @dataclass(repr=False)
 class Result:
     """``spikes[pop]``: (steps, n) bool for spiking populations;
-    ``weights[proj]``: final (post, pre); ``initial_weights[proj]``;
+    ``weights[proj]``: final (post, pre) array, or, for a projection the
+    reference stores sparsely with more than 2**22 (post, pre) entries, a
+    ``scipy.sparse.csr_matrix`` of its synapses (a ``weights``/``e`` probe of
+    such a projection records one value per synapse, in (post, pre) order);
+    ``initial_weights[proj]`` likewise;
     ``probes[name]``: :class:`ProbeData`; ``report``: what the backend wants to
     say (compile report, saturation counts, timings); ``network``: the
     document that ran (when known); ``options``: the backend options."""

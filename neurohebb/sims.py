@@ -21,16 +21,19 @@ want an experiment's metric for a rule other than the document's:
   define ``PARTS = {name: function(ctx)}``), e.g. the chip-expressible spiking
   variant of oja_pca.
 
-``run_sim`` prints nothing and returns a dict: the measured metrics, the published
-reference value next to each, the experiment's target and whether it is met, the
-paths of the plots written (none without ``out``) and notes.  When a backend or
+``run_sim`` prints nothing and returns a dict: the measured metrics (mean and
+spread over seeds), next to each its control measured in the same run (the claim's
+cause removed: untrained weights, plasticity off, a rule term removed, shuffled
+input), the target with its source (a paper's figure or table, or
+:data:`QUALITATIVE`), whether it is met (the value passes and the control fails),
+the paths of the plots written (none without ``out``) and notes.  When a backend or
 precision cannot express an experiment, the backend's or the compiler's
 :class:`neurohebb.errors.NeurohebbError` propagates unchanged (its message says why).
 
 An ``experiment.py`` defines ``NAME``, ``DESCRIPTION`` (one line) and
 ``run(ctx)``, where ``ctx`` is a :class:`SimContext`: it loads the folder's
 documents, runs them on the requested backend (``ctx.run(net)``), records metrics
-(``ctx.metric(...)``), plots (``ctx.plot_path(stem)``) and notes.
+(``ctx.metric(...)``, over the seeds of ``ctx.seeds()``), plots (``ctx.plot_path(stem)``) and notes.
 """
 from __future__ import annotations
 
@@ -44,9 +47,10 @@ from pathlib import Path
 from .errors import NeurohebbError, known
 from .text import table
 
-#: the listing order; folders not listed here come after, alphabetically
-ORDER = ("song_stdp", "oja_pca", "linsker", "nonlinear_hebbian", "assemblies", "reversal", "iso",
-         "credit_assignment", "dendritic_gating")
+#: the source text of a claim no paper gives a number for
+QUALITATIVE = "no published value: qualitative claim"
+#: a full protocol reports every targeted metric over at least this many seeds
+FULL_SEEDS = 5
 ENV = "NEUROHEBB_SIMS"
 
 
@@ -70,9 +74,10 @@ def sims_root() -> Path:
 
 
 def _names() -> list[str]:
+    """Every folder of :func:`sims_root` that holds an ``experiment.py``, alphabetically
+    (no hand-kept list: a new folder is an experiment)."""
     root = sims_root()
-    found = sorted(d.name for d in root.iterdir() if (d / "experiment.py").is_file())
-    return [n for n in ORDER if n in found] + [n for n in found if n not in ORDER]
+    return sorted(d.name for d in root.iterdir() if (d / "experiment.py").is_file())
 
 
 _MODULES: dict[str, object] = {}
@@ -94,7 +99,7 @@ def load_experiment(name: str):
 
 
 def list_sims() -> list[tuple[str, str]]:
-    """``[(name, one-line description)]`` of every experiment, in listing order (``ORDER``)."""
+    """``[(name, one-line description)]`` of every experiment, alphabetically."""
     return [(n, load_experiment(n).DESCRIPTION) for n in _names()]
 
 
@@ -189,23 +194,100 @@ class SimContext:
     def note(self, text: str):
         self.notes.append(text)
 
-    def metric(self, key, value, label=None, published="", target=None):
-        """Record a metric.  ``target``: ``(op, threshold)`` with op in >=, <=, >, <,
-        or ``("between", low, high)`` (met or not is reported), or None (reported only)."""
-        value = float(value)
-        ok = None
+    def seeds(self, short: int = 1, full: int = FULL_SEEDS) -> list[int]:
+        """The seeds of this run: ``short`` of them in a short variant, at least
+        :data:`FULL_SEEDS` in a full protocol; consecutive from the caller's
+        ``seed`` (default 1, the documents' seed)."""
+        n = max(1, int(short)) if self.short else max(int(full), FULL_SEEDS)
+        base = 1 if self.seed is None else int(self.seed)
+        return [base + i for i in range(n)]
+
+    def metric(self, key, value, label=None, *, target=None, control=None, control_label="", source="",
+               deterministic=False, pooled=False, gap=""):
+        """Record a metric.
+
+        ``value``: a number, or one per seed (mean and spread are reported; the
+        target is judged on the mean).  ``target``: ``(op, threshold)`` with op in
+        >=, <=, >, <, or ``("between", low, high)``, or None (reported only).
+        ``control``: the same quantity measured in the same run with the claim's
+        cause removed (untrained weights, plasticity off, the rule's key term
+        removed, shuffled input), a number or one per seed; ``control_label``
+        says which.  ``source``: where the target comes from (paper, figure or
+        table) or :data:`QUALITATIVE`.
+
+        A row with a target is met when the value passes it and the control
+        fails it.  A target without a control or a source is an error of the
+        experiment (:class:`SimError`), and so is a full protocol's target over
+        fewer than :data:`FULL_SEEDS` seeds unless ``deterministic`` (the
+        quantity does not depend on the seed) or ``pooled`` (one value from
+        the events of every seed together, e.g. a conditional probability).
+
+        ``gap``: for a published value this model does not reach, why (the row
+        is reported as not met, and does not count against the run's
+        ``passed``); ignored when the value reaches the target (then a
+        passing control fails the row as usual)."""
+        vals = _values(value)
+        mean, spread = _stats(vals)
+        cvals = None if control is None else _values(control)
+        cmean, cspread = (None, None) if cvals is None else _stats(cvals)
+        ok = vok = cok = None
         ttxt = ""
-        if target is not None and target[0] == "between":
-            _, lo, hi = target
-            ok = bool(lo <= value <= hi)
-            ttxt = f"in [{lo:.4g}, {hi:.4g}]"
-        elif target is not None:
-            op, thr = target
-            ok = bool(_OPS[op](value, thr)) if not math.isnan(value) else False
-            ttxt = f"{op} {thr:.4g}"
-        self.rows.append({"key": key, "label": label or key, "value": value, "published": published,
-                          "target": ttxt, "ok": ok})
-        return value
+        if target is not None:
+            where = f"experiment {self.name!r}, metric {key!r}"
+            if cvals is None:
+                raise SimError(f"{where}: a target needs a control measured in the same run (control=...)")
+            if not source:
+                raise SimError(f"{where}: a target needs its source (paper, figure or table) or "
+                               f"sims.QUALITATIVE (source=...)")
+            if not self.short and not (deterministic or pooled) and len(vals) < FULL_SEEDS:
+                raise SimError(f"{where}: a full protocol judges targets over at least {FULL_SEEDS} seeds "
+                               f"(got {len(vals)}); use ctx.seeds()")
+            ttxt = _target_text(target)
+            vok = _passes(target, mean)
+            cok = _passes(target, cmean)
+            ok = bool(vok and not cok)
+            if vok:
+                gap = ""          # the value reaches the target: met, or a real failure if the control does too
+        self.rows.append({"key": key, "label": label or key, "value": mean, "spread": spread, "n": len(vals),
+                          "values": vals, "control": cmean, "control_spread": cspread,
+                          "control_n": 0 if cvals is None else len(cvals), "control_label": control_label,
+                          "target": ttxt, "source": source, "value_ok": vok, "control_ok": cok, "ok": ok,
+                          "gap": gap if target is not None else "", "pooled": bool(pooled)})
+        return mean
+
+
+def _values(v) -> list[float]:
+    if isinstance(v, (list, tuple)) or (hasattr(v, "ndim") and getattr(v, "ndim", 0) > 0):
+        out = [float(x) for x in v]
+    else:
+        out = [float(v)]
+    if not out:
+        raise SimError("a metric needs at least one value")
+    return out
+
+
+def _stats(vals):
+    finite = [v for v in vals if not math.isnan(v)]
+    if not finite:
+        return float("nan"), float("nan")
+    mean = sum(finite) / len(finite)
+    if len(finite) < 2:
+        return mean, 0.0
+    return mean, math.sqrt(sum((v - mean) ** 2 for v in finite) / (len(finite) - 1))
+
+
+def _target_text(target) -> str:
+    if target[0] == "between":
+        return f"in [{target[1]:.4g}, {target[2]:.4g}]"
+    return f"{target[0]} {target[1]:.4g}"
+
+
+def _passes(target, value) -> bool:
+    if value is None or math.isnan(value):
+        return False
+    if target[0] == "between":
+        return bool(target[1] <= value <= target[2])
+    return bool(_OPS[target[0]](value, target[1]))
 
 
 def run_sim(name, backend="reference", precision="float", out=None, short=False, seed=None,
@@ -215,8 +297,13 @@ def run_sim(name, backend="reference", precision="float", out=None, short=False,
     ``part``: one of the experiment's ``PARTS``).
 
     Returns ``{"name", "description", "backend", "precision", "short", "seed",
-    "metrics": {key: value}, "rows": [{"key", "label", "value", "published",
-    "target", "ok"}], "passed", "plots": [paths], "notes": [...], "wall_time"}``.
+    "metrics": {key: mean value}, "controls": {key: mean control value},
+    "rows": [{"key", "label", "value", "spread", "n", "values", "control",
+    "control_spread", "control_n", "control_label", "target", "source",
+    "value_ok", "control_ok", "ok", "gap"}], "passed", "plots": [paths], "notes": [...],
+    "wall_time"}`` (``value``/``control``: means over seeds, ``spread``: their
+    sample standard deviation; ``ok``: the value passes the target and the
+    control fails it; ``passed``: every row without a ``gap`` is ok).
     Raises the backend's or compiler's :class:`NeurohebbError` when the
     experiment cannot be expressed there.
     """
@@ -235,7 +322,7 @@ def run_sim(name, backend="reference", precision="float", out=None, short=False,
     if missing:
         raise SimError(f"overrides: no document that experiment {name!r}{f' (part {part!r})' if part else ''} loads "
                        f"has a projection named {', '.join(map(repr, missing))}")
-    oks = [r["ok"] for r in ctx.rows if r["ok"] is not None]
+    oks = [r["ok"] for r in ctx.rows if r["ok"] is not None and not r["gap"]]
     return {
         "name": name,
         "part": part,
@@ -245,6 +332,7 @@ def run_sim(name, backend="reference", precision="float", out=None, short=False,
         "short": bool(short),
         "seed": seed,
         "metrics": {r["key"]: r["value"] for r in ctx.rows},
+        "controls": {r["key"]: r["control"] for r in ctx.rows if r["control"] is not None},
         "rows": ctx.rows,
         "passed": all(oks) if oks else None,
         "plots": ctx.plots,
@@ -265,17 +353,50 @@ def _fmt(v: float) -> str:
     return f"{v:.4f}"
 
 
+def format_value(mean, spread=None, n=1) -> str:
+    """``mean ± spread (n)`` (``mean`` alone for one value)."""
+    if mean is None:
+        return "-"
+    if n is None or n < 2 or spread is None or math.isnan(spread):
+        return _fmt(mean)
+    return f"{_fmt(mean)} ± {_fmt(spread)} ({n})"
+
+
+def format_control(row) -> str:
+    """A row's control: its value (mean ± spread over seeds) and what it is."""
+    if row.get("control") is None:
+        return "-"
+    v = format_value(row["control"], row.get("control_spread"), row.get("control_n", 1))
+    return f"{v} [{row['control_label']}]" if row.get("control_label") else v
+
+
+def met_text(row) -> str:
+    """yes / NO / NO (control passes) / blank for a reported-only row."""
+    if row["ok"] is None:
+        return ""
+    if row["ok"]:
+        return "yes"
+    if row.get("gap"):
+        return "NO (known gap)"
+    return "NO (control passes)" if row.get("value_ok") and row.get("control_ok") else "NO"
+
+
 def format_result(result: dict) -> str:
-    """The text ``neurohebb sims run`` prints: a table (metric, value, published
-    reference, target, met), the notes and the plots."""
+    """The text ``neurohebb sims run`` prints: a table (metric, value as mean ±
+    spread (seeds), its control, target, source, met), the notes and the plots."""
     head = (f"{result['name']} on {result['backend']}:{result['precision']}"
             f"{' (short)' if result.get('short') else ''}: {result['description']}")
-    rows = [[r["label"], _fmt(r["value"]), r["published"] or "-", r["target"] or "-",
-             "" if r["ok"] is None else ("yes" if r["ok"] else "NO")] for r in result["rows"]]
-    lines = [head, "", table(rows, ["metric", "value", "published", "target", "met"])]
+    rows = [[r["label"], format_value(r["value"], r.get("spread"), r.get("n", 1)), format_control(r),
+             r["target"] or "-", r.get("source") or "-", met_text(r)] for r in result["rows"]]
+    lines = [head, "", table(rows, ["metric", "value", "control", "target", "source", "met"])]
     if result.get("passed") is not None:
         lines.append("")
-        lines.append("all targets met" if result["passed"] else "some targets NOT met")
+        gaps = sum(1 for r in result["rows"] if r.get("gap"))
+        lines.append(("all targets met, every control fails them" if result["passed"] else "some targets NOT met")
+                     + (f" ({gaps} known gap{'s' if gaps > 1 else ''}: published values not reached)" if gaps else ""))
+    for r in result["rows"]:
+        if r.get("gap"):
+            lines.append(f"known gap: {r['label']}: {r['gap']}")
     for n in result.get("notes", []):
         lines.append(f"note: {n}")
     if result.get("plots"):
@@ -296,7 +417,9 @@ def run_sim_seeds(name, seeds, cluster=None, workers=None, progress=False, **kw)
     ``cluster`` (a scheduler address) is given, else one after the other; the
     results are the same either way.  Returns ``{"name", "seeds", "runs": [one
     run_sim result per seed], "summary": [{"key", "label", "mean", "sd", "n",
-    "met"}], "wall_time"}``."""
+    "met", "control", "control_label", "target", "source"}], "wall_time"}``
+    (``mean``, ``sd``: over the runs' values, each itself a mean over the
+    experiment's own seeds)."""
     from .parallel import map_tasks
 
     seeds = [int(s) for s in seeds]
@@ -314,8 +437,11 @@ def run_sim_seeds(name, seeds, cluster=None, workers=None, progress=False, **kw)
         mean = sum(vals) / n
         sd = math.sqrt(sum((v - mean) ** 2 for v in vals) / (n - 1)) if n > 1 else math.nan
         met = None if all(o is None for o in oks) else sum(bool(o) for o in oks)
+        ctl = [next((r["control"] for r in res["rows"] if r["key"] == row["key"]), None) for res in runs]
+        ctl = [c for c in ctl if c is not None]
         summary.append({"key": row["key"], "label": row["label"], "mean": mean, "sd": sd, "n": n, "met": met,
-                        "target": row["target"], "published": row["published"]})
+                        "control": sum(ctl) / len(ctl) if ctl else None, "control_label": row["control_label"],
+                        "target": row["target"], "source": row["source"]})
     return {"name": name, "seeds": seeds, "runs": runs, "summary": summary, "wall_time": time.perf_counter() - t0}
 
 
@@ -324,8 +450,10 @@ def format_seeds(result: dict) -> str:
     first = result["runs"][0]
     head = (f"{result['name']} on {first['backend']}:{first['precision']}{' (short)' if first.get('short') else ''}"
             f" over {len(result['seeds'])} seeds ({', '.join(map(str, result['seeds']))}): {first['description']}")
-    rows = [[r["label"], _fmt(r["mean"]), "-" if math.isnan(r["sd"]) else _fmt(r["sd"]), r["published"] or "-",
-             r["target"] or "-", "" if r["met"] is None else f"{r['met']}/{r['n']}"] for r in result["summary"]]
-    return "\n".join([head, "", table(rows, ["metric", "mean", "sd", "published", "target", "met"]), "",
+    rows = [[r["label"], _fmt(r["mean"]), "-" if math.isnan(r["sd"]) else _fmt(r["sd"]),
+             "-" if r["control"] is None else f"{_fmt(r['control'])} [{r['control_label']}]",
+             r["target"] or "-", r["source"] or "-", "" if r["met"] is None else f"{r['met']}/{r['n']}"]
+            for r in result["summary"]]
+    return "\n".join([head, "", table(rows, ["metric", "mean", "sd", "control (mean)", "target", "source", "met"]), "",
                       f"wall time: {result['wall_time']:.1f} s"])
 

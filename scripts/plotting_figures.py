@@ -21,7 +21,7 @@ def main():
     nh.plot.save(res.plot.final_weights("syn"), OUT / "final_weights.png")
     nh.plot.save(res.plot.raster("out"), OUT / "raster.png")
     nh.plot.save(res.plot.rates("out"), OUT / "rates.png")
-    cmp = nh.compare(net, seeds=3, steps=20_000)
+    cmp = nh.compare(net, seeds=3, steps=20_000, drift=True)
     cmp.plot(OUT / "comparison.png")
     cmp.plot_drift(OUT / "drift.png")
     print(cmp.table())

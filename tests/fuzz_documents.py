@@ -520,7 +520,19 @@ def main(argv=None):
     ap.add_argument("--run-timeout", type=float, default=120.0, help="run: a hang after this many seconds (slower runs are listed as slow)")
     ap.add_argument("--work", default="out/fuzz")
     ap.add_argument("--jsonl", default=None, help="write every outcome here (default WORK/outcomes.jsonl)")
+    ap.add_argument("--report", nargs="+", metavar="JSONL",
+                    help="print the table of outcome files (several: one run split with --start; by variant index)")
     args = ap.parse_args(argv)
+    if args.report:
+        by_index = {}
+        for f in args.report:
+            for line in Path(f).read_text().splitlines():
+                r = json.loads(line)
+                by_index.setdefault(r["index"], r)
+        results = [by_index[i] for i in sorted(by_index) if i < args.variants]
+        print(table(results))
+        print(f"\n{len(results)} variants (indices {min(by_index)} .. {max(by_index)})")
+        return 0
     work = Path(args.work).resolve()
     work.mkdir(parents=True, exist_ok=True)
     # imported once: every child is a fork of this process

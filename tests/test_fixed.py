@@ -370,8 +370,8 @@ def test_compare_table_and_plot(tmp_path):
     for key in ("weight_rmse_lsb", "weight_corr", "weight_w1_lsb", "w_mean", "truncation_lsb", "mean_w", "reference:fixed"):
         assert key in t
     assert res.get("p", "weight_rmse_lsb")["n"] == 3
-    res.plot(tmp_path / "w.png")
-    assert (tmp_path / "w.png").stat().st_size > 1000
+    fig = res.plot(tmp_path / "w.png")  # a matplotlib Figure, also written to the path
+    assert fig.axes and (tmp_path / "w.png").stat().st_size > 1000
     json.dumps(res.to_dict())
     net2 = net_for(CASES["hebbian"]["rule"], steps=100, prescribed=False)
     res2 = nh.compare(net2, seeds=2)

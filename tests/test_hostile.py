@@ -87,7 +87,8 @@ COMPILE_CASES = {
 
 def test_every_regression_document_has_a_case():
     docs = {p.stem for p in HOSTILE.glob("*.yaml")}
-    cases = set(VALIDATE_CASES) | set(RUN_CASES) | set(COMPILE_CASES) | {"npz_unreferenced_corrupt", "saturating_fixed"}
+    cases = set(VALIDATE_CASES) | set(RUN_CASES) | set(COMPILE_CASES) | {"npz_unreferenced_corrupt", "saturating_fixed",
+                                                                         "environment_bad_params"}
     assert docs == cases
 
 
@@ -138,6 +139,18 @@ def test_the_check_names_the_step_it_found():
         with pytest.raises(NonFiniteState) as ei:
             nh.run(net, steps=steps, progress=False)
         assert ei.value.step == step
+
+
+def test_a_document_bound_step_function_that_fails_names_the_params(capsys, tmp_path):
+    doc = HOSTILE / "environment_bad_params.yaml"
+    assert cli(["validate", doc], capsys)[0] == 0
+    code, out, err = cli(["run", doc, "--out", tmp_path, "--quiet", "--no-plots"], capsys)
+    assert code == 2 and "Traceback" not in err, err
+    assert "populations.image.params: the step function of neurohebb.environments.reversal:channel failed at step 0: " \
+           "ValueError: scale < 0" in err or "populations.noise.params: the step function" in err, err
+    with pytest.raises(NetworkError) as ei:
+        nh.run(load(doc), progress=False)
+    assert isinstance(ei.value.__cause__, ValueError)  # the environment's own error stays chained
 
 
 @pytest.mark.parametrize("name", sorted(COMPILE_CASES))
@@ -346,14 +359,14 @@ def test_memory_is_estimated_before_allocating():
     with pytest.raises(NetworkError, match=r"run.steps: a run of 2000000000 steps would allocate about .* GB .*"
                                            r"this machine has .* GB available"):
         nh.run(net, steps=2_000_000_000, progress=False)
-    from neurohebb.ir.validate import check_resources
+    from neurohebb.ir import limits
 
-    items = check_resources(net)
+    items = limits.estimate(net)
     # the spike record of the inputs (steps x n booleans) and the weight probe are the largest items
     assert ("run.steps", 100000 * 1000, "inputs: spike record (100000 steps x 1000)") in items
     assert ("probes.w_hist.every", 101 * 10 * 1000 * 8, "probe w_hist: 101 records x 10000 values") in items
     with pytest.raises(NetworkError, match="run.steps: a run of 100000 steps would allocate about 0.117 GB"):
-        check_resources(net, available=10**6)
+        limits.check(net, available=10**6)
 
 
 def test_lazy_npz_reads_only_what_is_referenced(tmp_path):

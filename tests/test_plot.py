@@ -110,7 +110,7 @@ def test_compare_plot_keeps_its_history_with_a_coarse_document_probe(no_backend_
 def test_compare_drift_by_cause_names_the_saturated_trace():
     doc = small_song_doc()
     net = from_dict(doc)
-    cmp = compare(net, seeds=1, compile_options={"trace_impulses": {"syn": {"y1": 120}}})
+    cmp = compare(net, seeds=1, compile_options={"trace_impulses": {"syn": {"y1": 120}}}, drift=True)
     d = cmp.drift()["syn"]
     assert set(d["causes"]) == {"coefficient rounding", "fixed-point arithmetic"}
     for v in list(d["causes"].values()) + [d["total"]]:

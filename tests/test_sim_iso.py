@@ -110,11 +110,18 @@ def test_trace_document_filters():
     assert iso.derivative_filter_error(c, ts, tf) < 0.5
 
 
+def m_control_fails(res):
+    rows = [r for r in res["rows"] if r["ok"] is not None]
+    return rows and all(r["control_ok"] is False for r in rows)
+
+
 @pytest.mark.slow
 def test_short_reaches_targets():
     res = _short()
     failed = [r for r in res["rows"] if r["ok"] is False]
     assert not failed, failed
+    # the reflex-only agent (no learning) is every learning row's control, and it fails them
+    assert m_control_fails(res)
     m = res["metrics"]
     # ICO and ISO3 drive the reflex to (near) zero and beat the reflex-only baseline
     for k in ("ico", "iso3"):

@@ -72,6 +72,30 @@ class Backend:
     def unsupported(self, network, precision="float", **options) -> list[tuple[str, str]]:
         return self.check_precision(precision)
 
+    #: copies of a (post, pre) float64 matrix a backend holding dense weights keeps per projection
+    DENSE_COPIES = 4
+
+    def dense_matrix_problems(self, network) -> list[tuple[str, str]]:
+        """For backends that hold every projection as dense (post, pre)
+        matrices (built from :func:`neurohebb.semantics.initial_weights`):
+        the projections whose matrices would not fit in this machine's memory,
+        with the estimate (the reference stores such projections sparsely)."""
+        from ..ir.limits import machine_memory
+        from ..ir.sizes import size
+
+        avail, phys = machine_memory()
+        out = []
+        for k, pr in network.projections.items():
+            npre, npost = size(network, pr.pre), size(network, pr.post)
+            need = npre * npost * 8 * self.DENSE_COPIES
+            if need > avail:
+                out.append((f"projections.{k}", f"{self.name} backend: holds this projection as dense {npost} x "
+                                               f"{npre} matrices, about {need / 2**30:.3g} GB; this machine has "
+                                               f"{avail / 2**30:.3g} GB available ({phys / 2**30:.3g} GB in total). "
+                                               "The reference backend stores sparse connectivity sparsely "
+                                               "(layout: sparse)"))
+        return out
+
     def run(self, network, precision="float", seed=None, steps=None, progress=None, **options):  # pragma: no cover
         raise NotImplementedError
 

@@ -32,7 +32,8 @@ def _is_source(net, name):
 
 
 def check_capacity(net, cap, masks, plastic_tags, report, problems):
-    """``masks[proj]``: (post, pre) bool or None (all-to-all); ``plastic_tags``:
+    """``masks[proj]``: the synapse counts of the projection
+    (:class:`~neurohebb.compiler.compiler.SynapseCounts`) or None (all-to-all); ``plastic_tags``:
     projection names whose rule has an e.  Fills ``report.capacity``."""
     sb = cap.synapse_bits
     on_chip = [n for n in net.populations if cap.sources_on_chip or not _is_source(net, n)]
@@ -53,8 +54,8 @@ def check_capacity(net, cap, masks, plastic_tags, report, problems):
                 ax += N[pr.pre]
                 bits += N[pr.pre] * per_syn
             else:
-                ax += int(m.any(axis=0).sum())
-                bits += m.sum(axis=1) * per_syn
+                ax += int(m.pres)
+                bits += m.per_post * per_syn
         in_axons[n] = ax
         syn_bits[n] = bits
     block = {}

@@ -27,7 +27,7 @@ import numpy as np
 
 from ..errors import CapacityExceeded, NotExpressible, UnsupportedFeature
 from ..hardware import load_hardware
-from ..ir.validate import SOURCE_TYPES, validate
+from ..ir.validate import SOURCE_TYPES, size, validate
 from .capacity import check_capacity
 from .program import (FixedProgram, FloatProgram, LifMap, ProjectionProgram, TagMap, ThirdFactorMap, TraceMap,
                       WeightMap)
@@ -92,6 +92,14 @@ def compile_network(network, hardware="loihi2", seed=None, steps=None, **options
                                    "and rule coefficients to moderate magnitudes")], hw.name) from None
 
 
+class SynapseCounts:
+    """Synapses per post neuron (``per_post``) and the number of pre neurons
+    with at least one synapse (``pres``) of a projection that is not all-to-all."""
+
+    def __init__(self, per_post, pres):
+        self.per_post, self.pres = per_post, pres
+
+
 class _Compiler:
     def __init__(self, net, hw, seed, steps, opts, report):
         self.net, self.hw, self.seed, self.steps, self.opts = net, hw, seed, steps, opts
@@ -101,15 +109,23 @@ class _Compiler:
 
     # ------------------------------------------------------------------ top
     def run(self):
-        from ..semantics import initial_weights
+        from ..semantics import initial_synapses
 
         net, hw, report = self.net, self.hw, self.report
         self._check_populations()
         self._check_projections()
+        # the synapses' initial weights (one per existing synapse, (post, pre) order) and, for the capacity
+        # check, their counts: never a dense (post, pre) array, so chip-sized sparse networks compile
         W0, masks = {}, {}
-        for k in net.projections:
-            W, m = initial_weights(net, k, self.seed, np.float64)
-            W0[k], masks[k] = W, m
+        for k, pr in net.projections.items():
+            post, pre, W = initial_synapses(net, k, self.seed, np.float64)
+            W0[k] = W
+            if pr.connectivity.type != "all_to_all":
+                masks[k] = SynapseCounts(np.bincount(post, minlength=size(net, pr.post)),
+                                         int(np.count_nonzero(np.bincount(pre, minlength=size(net, pr.pre)))))
+            else:
+                masks[k] = None
+            del post, pre
         self.W0, self.masks = W0, masks
         ranges = {k: self._weight_range(k) for k in net.projections}
         pops, wmaps = self._neuron_scales(ranges)
@@ -334,9 +350,7 @@ class _Compiler:
             if math.isfinite(b) and pr.rule is not None:
                 rep.add(f"projections.{k}.bounds ({which})", b, f"{c} LSB", c * wm.scale,
                         "clip point of the engine")
-        W = self.W0[k]
-        m = self.masks[k]
-        vals = W if m is None else W[m]
+        vals = self.W0[k]
         Wi = wm.quantize(vals)
         back = wm.dequantize(Wi)
         err = np.abs(back - vals)

@@ -3,10 +3,14 @@
 ``estimate(network, steps)`` lists the large allocations of a run on the
 reference backend (the other backends hold the same arrays, or fewer):
 
-* per projection: its weights (post x pre) in several copies (the weights,
-  the initial weights kept for the result, the eligibility ``e`` when the
-  rule has ``de``, the draws of a random init, the connectivity mask, the
-  distances of a ``gaussian_arbor``);
+* per projection in the dense layout: its weights (post x pre) in several
+  copies (the weights, the initial weights kept for the result, the
+  eligibility ``e`` when the rule has ``de``, the draws of a random init, the
+  connectivity mask, the distances of a ``gaussian_arbor``);
+* per projection in the sparse layout (:mod:`neurohebb.ir.layout`): its
+  expected synapse count times :data:`PER_SPARSE_SYNAPSE` (state, index and
+  the temporaries of building it) plus the weights of the result (a
+  (post, pre) array when small, one value and index per synapse when large);
 * per population: its spike record (steps x n booleans), its output ring
   buffer (1 + the largest delay out of it, x n) and its state;
 * per probe: one copy of the recorded variable every ``every`` steps;
@@ -21,13 +25,24 @@ from __future__ import annotations
 
 import os
 
-from ..errors import NetworkError
+import numpy as np
+
+from ..errors import NetworkError, NeurohebbError
+from . import layout
 
 SOURCE_TYPES = ("spike_times", "poisson", "array")
 #: bytes per synapse of a plastic projection (weights, initial copy, draws, result copy, e)
 PER_SYNAPSE = 8 * 4
 #: bytes per synapse of a static projection
 PER_STATIC_SYNAPSE = 8 * 3
+#: bytes per synapse of the sparse layout: 12 of indices (int32 column, column
+#: index, post) + the weight, its initial copy and ``e``, and 32 of
+#: temporaries while it is built (int64 post and pre, float64 draws, a sort order)
+SPARSE_INDEX_BYTES = 12
+SPARSE_BUILD_BYTES = 32
+#: a result holds a sparse projection's weights as a (post, pre) array up to
+#: this many entries (the reference's ``DENSE_RESULT_ENTRIES``)
+DENSE_RESULT_ENTRIES = 1 << 22
 
 
 def machine_memory() -> tuple[int, int]:
@@ -90,19 +105,36 @@ def estimate(net, steps: int | None = None) -> list[tuple[str, int, str]]:
         if p.type in ("lif", "lif_dendritic", "spike_times", "poisson", "array") or (
                 p.type == "external" and p.spiking):
             items.append(("run.steps", steps * n, f"{name}: spike record ({steps} steps x {n})"))
+    sparse = {}
     for name, pr in net.projections.items():
         npre, npost = sizes.get(pr.pre, 1), sizes.get(pr.post, 1)
         syn = npre * npost
+        try:
+            lay = layout.choose(net, name)
+        except NeurohebbError:
+            lay = "dense"  # a forced sparse layout the reference refuses: it says so when it runs
+        if lay == "sparse":
+            n = layout.expected_synapses(net, name)
+            sparse[name] = n
+            item_w = np.dtype(net.run.dtype).itemsize
+            de = pr.rule is not None and bool(pr.rule.expand().de)
+            b = n * (SPARSE_INDEX_BYTES + SPARSE_BUILD_BYTES + item_w * (2 + de + (pr.rule is not None)))
+            b += syn * 8 * 2 if syn <= DENSE_RESULT_ENTRIES else n * (8 + 4) * 2  # final and initial weights
+            how = f"sparse, about {n} synapses" + (f" of {npost} x {npre}" if n != syn else "")
+            items.append((f"projections.{name}", b, f"{name}: {how}"))
+            continue
         per = PER_SYNAPSE if pr.rule is not None else PER_STATIC_SYNAPSE
         b = syn * per + syn  # + a mask
         if pr.weights.init == "gaussian_arbor" or pr.connectivity.type == "gaussian_arbor":
             b += syn * 16 * 2
-        items.append((f"projections.{name}", b, f"{name}: {npost} x {npre} synapses"))
+        items.append((f"projections.{name}", b, f"{name}: {npost} x {npre} synapses (dense)"))
     for name, pb in net.probes.items():
         rows = steps // int(pb.every) + 1
         if pb.target in net.projections:
             pr = net.projections[pb.target]
             width = sizes.get(pr.pre, 1) * sizes.get(pr.post, 1) if pb.var in ("weights", "e") else sizes.get(pr.pre, 1)
+            if pb.var in ("weights", "e") and pb.target in sparse and width > DENSE_RESULT_ENTRIES:
+                width = sparse[pb.target]  # a big sparse projection records one value per synapse
         elif pb.target in net.populations:
             width = sizes[pb.target]
             p = net.populations[pb.target]
@@ -133,4 +165,8 @@ def check(net, steps: int | None = None, source: str | None = None, available: i
     steps = int(net.run.steps if steps is None else steps)
     raise NetworkError([(path, f"a run of {steps} steps would allocate about {_gb(total)} (largest: {what}, "
                                f"{_gb(b)}); this machine has {_gb(avail)} available ({_gb(phys)} in total). "
-                               "Reduce the sizes, the steps or the probes' recording (every)")], source)
+                               "Reduce the sizes, the steps or the probes' recording (every)"
+                               + (" or store the projection sparsely (layout: sparse, memory proportional to its "
+                                  "synapses)" if what.endswith("(dense)") and path.startswith("projections.")
+                                  and net.projections[path.split(".")[1]].connectivity.type != "all_to_all" else ""))],
+                      source)

@@ -261,7 +261,16 @@ class WArray(Model):
     clip_to_bounds: bool = False
 
 
-Weights = Annotated[Union[WConstant, WUniform, WNormal, WGaussianArbor, WArray], Field(discriminator="init")]
+class WList(Model):
+    """One weight per synapse of a ``from_list`` connectivity, in the order of
+    its ``pairs``."""
+
+    init: Literal["list"] = "list"
+    values: Array
+    clip_to_bounds: bool = False
+
+
+Weights = Annotated[Union[WConstant, WUniform, WNormal, WGaussianArbor, WArray, WList], Field(discriminator="init")]
 
 
 # ----------------------------------------------------------------- connectivity
@@ -304,8 +313,56 @@ class Mask(Model):
     values: Array
 
 
+class FixedIndegree(Model):
+    """Every post neuron receives exactly ``k`` synapses from distinct pre
+    neurons drawn uniformly (``allow_self`` false excludes pre ``i`` for post
+    ``i``).  Random weight inits draw one value per synapse, in (post, pre)
+    order."""
+
+    type: Literal["fixed_indegree"] = "fixed_indegree"
+    k: NonNegInt
+    allow_self: bool = True
+
+
+class FixedOutdegree(Model):
+    """Every pre neuron sends exactly ``k`` synapses to distinct post neurons
+    drawn uniformly (``allow_self`` as in ``fixed_indegree``).  Random weight
+    inits draw one value per synapse, in (post, pre) order."""
+
+    type: Literal["fixed_outdegree"] = "fixed_outdegree"
+    k: NonNegInt
+    allow_self: bool = True
+
+
+class DistanceConnectivity(Model):
+    """Distance-dependent: pre and post neurons on 2-D grids (placed as in
+    ``gaussian_arbor``); synapse ``ij`` exists with probability
+    ``p_max * exp(-|p_j - c_i| / scale)`` when ``|p_j - c_i| <= max_distance``
+    (no cut-off when omitted), in pre-grid units.  Random weight inits draw one
+    value per synapse, in (post, pre) order."""
+
+    type: Literal["distance"] = "distance"
+    p_max: float = Field(1.0, ge=0, le=1)
+    scale: float = Field(gt=0, description="decay length, in pre-grid units")
+    max_distance: Optional[float] = Field(None, gt=0)
+    pre_shape: Tuple[PosInt, PosInt]
+    post_shape: Tuple[PosInt, PosInt]
+
+
+class FromList(Model):
+    """Explicit synapses: ``pairs`` is a list of ``[post, pre]`` indices
+    (each pair at most once).  Their initial weights come from the
+    projection's ``weights`` (``init: list`` gives one value per pair, in this
+    order; random inits draw one value per synapse in (post, pre) order)."""
+
+    type: Literal["from_list"] = "from_list"
+    pairs: Array
+
+
 Connectivity = Annotated[
-    Union[AllToAll, OneToOne, FixedProbability, GaussianConnectivity, Mask], Field(discriminator="type")
+    Union[AllToAll, OneToOne, FixedProbability, GaussianConnectivity, Mask, FixedIndegree, FixedOutdegree, FromList,
+          DistanceConnectivity],
+    Field(discriminator="type")
 ]
 
 RuleSpec = Annotated[Union[tuple(TEMPLATES.values())], Field(discriminator="template")]
@@ -324,7 +381,12 @@ class Projection(Model):
     sits on (its input goes to ``I_b`` and a rule reads that branch's voltage
     as ``d``); omitted, the synapses sit on the soma.  To spread one input
     population over several branches, declare one projection per branch
-    (with ``mask`` connectivity).
+    (with ``mask`` connectivity).  ``layout`` chooses how the reference
+    stores the synapses (results do not depend on it): ``dense`` a (post, pre)
+    matrix, ``sparse`` one entry per existing synapse (memory proportional to
+    the synapse count; event-driven rules touch only the synapses of neurons
+    that spiked), ``auto`` sparse when the connectivity's density is below
+    ``neurohebb.ir.layout.AUTO_DENSITY``.
     """
 
     pre: str
@@ -336,6 +398,9 @@ class Projection(Model):
     bounds: Optional[Tuple[Optional[float], Optional[float]]] = None
     rule: Optional[RuleSpec] = None
     branch: Optional[NonNegInt] = Field(None, description="lif_dendritic post: the branch the synapses sit on")
+    layout: Literal["auto", "dense", "sparse"] = Field(
+        "auto", description="reference storage of the synapses: dense (post x pre) matrix, sparse (one entry per "
+                            "synapse), or auto (sparse below a density threshold)")
 
     def effective_bounds(self) -> tuple[float, float]:
         lo, hi = (None, None) if self.bounds is None else self.bounds

@@ -119,9 +119,9 @@ def check(net) -> list[tuple[str, str]]:
             a = np.asarray(w.values)
             if a.shape != (npost, npre):
                 problems.append((f"{path}.weights.values", f"shape {a.shape}; expected (post, pre) = ({npost}, {npre})"))
-        if w.init == "gaussian_arbor" or pr.connectivity.type == "gaussian_arbor":
-            g = w if w.init == "gaussian_arbor" else pr.connectivity
-            where = "weights" if w.init == "gaussian_arbor" else "connectivity"
+        grids = ([("weights", w)] if w.init == "gaussian_arbor" else []) + (
+            [("connectivity", pr.connectivity)] if pr.connectivity.type in ("gaussian_arbor", "distance") else [])
+        for where, g in grids[:1]:
             if g.pre_shape[0] * g.pre_shape[1] != npre:
                 problems.append((f"{path}.{where}.pre_shape", f"{list(g.pre_shape)} has {g.pre_shape[0]*g.pre_shape[1]} cells but pre has {npre} neurons"))
             if g.post_shape[0] * g.post_shape[1] != npost:
@@ -133,6 +133,47 @@ def check(net) -> list[tuple[str, str]]:
             m = np.asarray(c.values)
             if m.shape != (npost, npre):
                 problems.append((f"{path}.connectivity.values", f"shape {m.shape}; expected (post, pre) = ({npost}, {npre})"))
+        if c.type in ("fixed_indegree", "fixed_outdegree"):
+            pool, role = (npre, "pre") if c.type == "fixed_indegree" else (npost, "post")
+            avail = pool if c.allow_self else pool - 1
+            if c.k > avail:
+                problems.append((f"{path}.connectivity.k", f"k = {c.k} distinct {role} neurons per "
+                                 f"{'post' if role == 'pre' else 'pre'} neuron, but {role} ({getattr(pr, role)!r}) has "
+                                 f"{pool} neurons{'' if c.allow_self else ' (allow_self false: ' + str(avail) + ' besides itself)'}; "
+                                 f"allowed: 0..{avail}"))
+        n_list = None
+        if c.type == "from_list":
+            pairs = np.asarray(c.pairs)
+            if pairs.size == 0:
+                pairs = pairs.reshape(0, 2)
+            if pairs.ndim != 2 or pairs.shape[1] != 2:
+                problems.append((f"{path}.connectivity.pairs", f"shape {pairs.shape}; expected (synapses, 2) rows of "
+                                                               "[post, pre] indices"))
+            elif pairs.dtype.kind not in "iu" and not (pairs.dtype.kind == "f" and np.all(pairs == np.round(pairs))):
+                problems.append((f"{path}.connectivity.pairs", "indices must be integers"))
+            else:
+                pairs = pairs.astype(np.int64)
+                n_list = len(pairs)
+                for col, role, n in ((0, "post", npost), (1, "pre", npre)):
+                    bad = np.flatnonzero((pairs[:, col] < 0) | (pairs[:, col] >= n))
+                    if bad.size:
+                        problems.append((f"{path}.connectivity.pairs[{bad[0]}]",
+                                         f"{role} index {pairs[bad[0], col]} out of range: {role} ({getattr(pr, role)!r}) "
+                                         f"has {n} neurons (allowed 0..{n - 1}); {bad.size} pair(s) out of range"))
+                key = pairs[:, 0] * max(1, npre) + pairs[:, 1]
+                uniq, first, counts = np.unique(key, return_index=True, return_counts=True)
+                if (counts > 1).any():
+                    k = int(np.flatnonzero(counts > 1)[0])
+                    problems.append((f"{path}.connectivity.pairs",
+                                     f"synapse [post {uniq[k] // max(1, npre)}, pre {uniq[k] % max(1, npre)}] is listed "
+                                     f"{counts[k]} times; each pair at most once"))
+        if w.init == "list":
+            if c.type != "from_list":
+                problems.append((f"{path}.weights.init", f"init 'list' gives one weight per pair of a from_list "
+                                                         f"connectivity; this projection's connectivity is {c.type!r}"))
+            elif n_list is not None and np.asarray(w.values).size != n_list:
+                problems.append((f"{path}.weights.values", f"{np.asarray(w.values).size} values for {n_list} pairs; "
+                                                           "one weight per pair, in the order of connectivity.pairs"))
         if pr.bounds is not None:
             lo, hi = pr.bounds
             if lo is not None and hi is not None and lo > hi:

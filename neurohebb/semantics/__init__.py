@@ -11,10 +11,10 @@ Backends never import each other; they all build their objects from here:
 Derived facts about single IR nodes live on the nodes themselves
 (``ArraySource.graded``, ``is_source``, a modulator's ``decay``).
 """
-from .instantiate import arbor_distance2, connectivity_mask, initial_weights
+from .instantiate import arbor_distance2, connectivity_mask, initial_synapses, initial_weights, synapse_indices
 from .modulators import Modulator, modulator_max_abs
 from .seeds import derived_seeds, rng_for
 from .sources import SourceTrain
 
-__all__ = ["arbor_distance2", "connectivity_mask", "initial_weights", "Modulator", "modulator_max_abs",
+__all__ = ["arbor_distance2", "connectivity_mask", "initial_synapses", "initial_weights", "synapse_indices", "Modulator", "modulator_max_abs",
            "derived_seeds", "rng_for", "SourceTrain"]

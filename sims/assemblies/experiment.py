@@ -31,6 +31,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from neurohebb.sims import QUALITATIVE
+
 NAME = "assemblies"
 DESCRIPTION = ("Müller, Papadimitriou, Maass & Legenstein 2020: fast Hebbian STDP in E/I LIF spaces; input patterns "
                "form assemblies, disinhibition binds V assemblies to them; recall from partial cues")
@@ -54,9 +56,6 @@ PAPER = {"in_cE": (0.01, 0.8, 0.4, 0.0), "cE_cE": (0.0025, 0.6, 0.5, -1.0),
 PAPER_INIT = {"vE_vE": (0.42054783, 0.91009721), "cE_vE": (0.48376855, 0.85674204),
               "vE_cE": (0.19214029, 0.3844604)}   # [w_low, w_high] (absolute, paper units)
 
-PUB_ASM = "assemblies with strong recurrent weights (no number)"
-PUB_BIND = "bidirectional C<->V weights strengthened for bound pairs (no number)"
-PUB_RECALL = "the assembly is recalled (no number)"
 
 
 def mueller_dw(proj: str, w_max: float, gated: bool) -> str:
@@ -242,110 +241,157 @@ def _w_bounds(net, k):
 
 
 # ---------------------------------------------------------------- run
-def run(ctx):
-    net = ctx.load()
-    pres = SHORT_PRES if ctx.short else FULL_PRES
+UNTRAINED = "untrained C->C and C<->V weights (learned input weights only)"
+INITIAL = "initial weights (no learning)"
+ALL_UNTRAINED = "every weight untrained (plasticity off)"
+
+
+def _one(ctx, net, pres, seed):
+    """Form, bind and test with one seed; returns (values {key: (value, control)}, plot data)."""
     pats = make_patterns()
-
     # 1. form
-    r1 = ctx.run(form_doc(net, pres))
+    r1 = ctx.run(form_doc(net, pres), seed=seed)
     learned = _learned(r1, ("in_cE", "cE_cE"))
-
     # 2. bind
-    r2 = ctx.run(bind_doc(net, learned))
+    r2 = ctx.run(bind_doc(net, learned), seed=seed)
     learned.update(_learned(r2, ("vE_vE", "cE_vE", "vE_cE")))
     sV = r2.spikes["vE"]
     vresp = np.array([rates(sV, k * (CREATE + GAP) + CREATE // 2, k * (CREATE + GAP) + CREATE) for k in range(N_PAT)])
     B = assemblies_from(vresp)
-
-    # 3. recall, learned and untrained weights
+    # 3. recall: learned weights; untrained C->C and C<->V; every weight untrained
     tdoc, blocks = test_doc(net, learned, B)
-    r3 = ctx.run(tdoc)
+    r3 = ctx.run(tdoc, seed=seed)
     untrained = dict(learned)
     for k in ("cE_cE", "vE_vE", "cE_vE", "vE_cE"):
         untrained[k] = r2.initial_weights[k] if k != "cE_cE" else r1.initial_weights[k]
-    r3c = ctx.run(test_doc(net, untrained, B)[0])
+    r3c = ctx.run(test_doc(net, untrained, B)[0], seed=seed)
+    none = dict(untrained)
+    none["in_cE"] = r1.initial_weights["in_cE"]
+    r3u = ctx.run(test_doc(net, none, B)[0], seed=seed)
     sC = r3.spikes["cE"]
     cresp = np.array([rates(sC, t, t + ON) for tst, k, t in blocks if tst == "full"])
     A = assemblies_from(cresp)
+    cresp0 = np.array([rates(r3u.spikes["cE"], t, t + ON) for tst, k, t in blocks if tst == "full"])
+    A0 = assemblies_from(cresp0)
 
-    # --- metrics: assemblies in C
+    def selectivity(resp):
+        responders = resp >= ACTIVE_HZ
+        return float((responders.sum(0) == 1).sum() / max(responders.any(0).sum(), 1))
+
+    v = {}
     sizes = np.array([len(a) for a in A])
-    responders = (cresp >= ACTIVE_HZ)
-    n_resp = responders.any(0).sum()
-    selective = float((responders.sum(0) == 1).sum() / max(n_resp, 1))
-    Wee, Mee = learned["cE_cE"], learned["cE_cE_mask"]
-    ratio, w_in, w_out = ee_ratio(Wee, Mee, A)
-    wmax_ee = _w_bounds(net, "cE_cE")
-    ratio0 = ee_ratio(r1.initial_weights["cE_cE"], Mee, A)[0]
-    Win = learned["in_cE"]
-    in_own = np.mean([Win[np.ix_(A[k], pats[k])].mean() for k in range(N_PAT) if len(A[k])])
-    in_oth = np.mean([Win[np.ix_(A[k], np.setdiff1d(pats.ravel(), pats[k]))].mean() for k in range(N_PAT) if len(A[k])])
-    ctx.metric("asm_size", sizes.mean(), "C assembly size (cells, mean of 5)", "– (paper: 1000 cells)")
-    ctx.metric("asm_min", sizes.min(), "smallest C assembly (cells)", "", (">=", 5))
-    ctx.metric("selectivity", selective, "C responders that fire for one pattern only", "assemblies for distinct "
-               "patterns (no number)", (">=", 0.65))
-    ctx.metric("ee_ratio", ratio, "C->C weight within / between assemblies", PUB_ASM, (">=", 5.0))
-    ctx.metric("ee_within", w_in / wmax_ee, "C->C weight within assemblies / w_max", "strong")
-    ctx.metric("ee_ratio_init", ratio0, "same ratio, initial weights", "~1 (random)")
-    ctx.metric("in_ratio", in_own / max(in_oth, 1e-12), "input weight from own / other patterns", "selective")
+    v["asm_size"] = (sizes.mean(), np.mean([len(a) for a in A0]))
+    v["asm_min"] = (sizes.min(), min(len(a) for a in A0))
+    v["selectivity"] = (selective := selectivity(cresp), selectivity(cresp0))
+    Mee = learned["cE_cE_mask"]
+    ratio, w_in, _ = ee_ratio(learned["cE_cE"], Mee, A)
+    v["ee_ratio"] = (ratio, ee_ratio(r1.initial_weights["cE_cE"], Mee, A)[0])
+    v["ee_within"] = (w_in / _w_bounds(net, "cE_cE"), None)
+    Win, Win0 = learned["in_cE"], r1.initial_weights["in_cE"]
 
-    # --- metrics: binding
+    def in_ratio(W):
+        own = np.mean([W[np.ix_(A[k], pats[k])].mean() for k in range(N_PAT) if len(A[k])])
+        oth = np.mean([W[np.ix_(A[k], np.setdiff1d(pats.ravel(), pats[k]))].mean() for k in range(N_PAT) if len(A[k])])
+        return own / max(oth, 1e-12)
+
+    v["in_ratio"] = (in_ratio(Win), in_ratio(Win0))
     vsizes = np.array([len(b) for b in B])
-    ctx.metric("v_asm_size", vsizes.mean(), "V assembly size (cells, mean of 5)", "–")
-    ctx.metric("v_asm_min", vsizes.min(), "smallest V assembly (cells)", "", (">=", 5))
-    strong = {}
-    for k, pre, post, label in (("cE_vE", A, B, "C->V"), ("vE_cE", B, A, "V->C")):
-        W, M = learned[k], learned[k + "_mask"]
+    v["v_asm_size"] = (vsizes.mean(), None)
+    v["v_asm_min"] = (vsizes.min(), None)
+    strong, strong0 = {}, {}
+    for k, pre, post in (("cE_vE", A, B), ("vE_cE", B, A)):
+        M = learned[k + "_mask"]
         wmax = _w_bounds(net, k)
-        b, o = block_masks(W.shape, pre, post)
-        rb, ro = W[b & M].mean() / wmax, W[o & M].mean() / wmax
-        ctx.metric(f"{k}_ratio", rb / max(ro, 1e-12), f"{label} weight, bound / other assembly pairs", PUB_BIND,
-                   (">=", 1.3 if k == "cE_vE" else 3.0))
-        ctx.metric(f"{k}_bound", rb, f"{label} weight / w_max, bound pairs", "")
-        ctx.metric(f"{k}_other", ro, f"{label} weight / w_max, other pairs", "")
-        lo, hi = PAPER_INIT[k]
-        strong[k] = W > hi / PAPER[k][1] * wmax      # above the initial range
-    Wcv, Wvc = learned["cE_vE"], learned["vE_cE"]     # (v, c) and (c, v)
+        b, o = block_masks(learned[k].shape, pre, post)
+        for W, tag in ((learned[k], 0), (r2.initial_weights[k], 1)):
+            rb, ro = W[b & M].mean() / wmax, W[o & M].mean() / wmax
+            key = f"{k}_ratio"
+            v.setdefault(key, [None, None])[tag] = rb / max(ro, 1e-12)
+            v.setdefault(f"{k}_bound", [None, None])[tag] = rb
+            v.setdefault(f"{k}_other", [None, None])[tag] = ro
+        hi = PAPER_INIT[k][1]
+        strong[k] = learned[k] > hi / PAPER[k][1] * wmax      # above the initial range
+        strong0[k] = r2.initial_weights[k] > hi / PAPER[k][1] * wmax
     bi = learned["cE_vE_mask"] & learned["vE_cE_mask"].T          # (v, c): connected both ways
-    both = strong["cE_vE"] & strong["vE_cE"].T
     bb, bo = block_masks(bi.shape, A, B)
-    f_b = both[bi & bb].mean() if (bi & bb).any() else np.nan
-    f_o = both[bi & bo].mean() if (bi & bo).any() else np.nan
-    ctx.metric("bidir_bound", f_b, "bidirectional pairs with both weights strong, bound", PUB_BIND, (">=", 0.5))
-    ctx.metric("bidir_other", f_o, "same, other assembly pairs", "few", ("<=", 0.25))
-    ctx.metric("bidir_n", int((bi & bb).sum()), "bidirectionally connected bound pairs (count)", "")
+    fr = []
+    for st in (strong, strong0):
+        both = st["cE_vE"] & st["vE_cE"].T
+        fr.append((both[bi & bb].mean() if (bi & bb).any() else np.nan,
+                   both[bi & bo].mean() if (bi & bo).any() else np.nan))
+    v["bidir_bound"] = (fr[0][0], fr[1][0])
+    v["bidir_other"] = (fr[0][1], fr[1][1])
+    v["bidir_n"] = (int((bi & bb).sum()), None)
+    # recall
+    for test, key, t_from, sets, pop in (("cue", "cue", 0, A, "cE"), ("cue_small", "small_cue", 0, A, "cE"),
+                                         ("c_to_v", "c_to_v", 0, B, "vE"), ("v_to_c", "v_to_c", C_DELAY, A, "cE")):
+        own, oth = recall_fractions(r3.spikes[pop], blocks, test, sets, t_from=t_from)
+        own0, oth0 = recall_fractions(r3c.spikes[pop], blocks, test, sets, t_from=t_from)
+        v[f"{key}_own"] = (own, own0)
+        v[f"{key}_other"] = (oth, oth0)
+    return v, (r1, r2, r3, blocks, A, B, learned, cresp, vresp)
 
-    # --- metrics: recall
-    sV3 = r3.spikes["vE"]
-    own, oth = recall_fractions(sC, blocks, "cue", A)
-    own0, oth0 = recall_fractions(r3c.spikes["cE"], blocks, "cue", A)
-    ctx.metric("cue_own", own, f"{CUE_FRAC:.0%} cue: active fraction of its C assembly", PUB_RECALL, (">=", 0.7))
-    ctx.metric("cue_other", oth, f"{CUE_FRAC:.0%} cue: active fraction of other C assemblies", "low", ("<=", 0.1))
-    ctx.metric("cue_own_untrained", own0, "same, C->C weights untrained (control)", "")
-    sown, soth = recall_fractions(sC, blocks, "cue_small", A)
-    sown0, _ = recall_fractions(r3c.spikes["cE"], blocks, "cue_small", A)
-    ctx.metric("small_cue_own", sown, f"{SMALL_CUE}-input cue: active fraction of its C assembly", PUB_RECALL,
-               (">=", 0.6))
-    ctx.metric("small_cue_other", soth, f"{SMALL_CUE}-input cue: active fraction of other C assemblies", "low",
-               ("<=", 0.1))
-    ctx.metric("small_cue_untrained", sown0, f"{SMALL_CUE}-input cue, C->C weights untrained (control)", "")
-    ctx.metric("small_cue_gain", sown - sown0, "completion by the learned C->C weights (own - untrained)",
-               "recurrent completion", (">=", 0.1))
-    vown, voth = recall_fractions(sV3, blocks, "c_to_v", B)
-    ctx.metric("c_to_v_own", vown, "pattern, V disinhibited: active fraction of the bound V assembly", PUB_RECALL,
-               (">=", 0.6))
-    ctx.metric("c_to_v_other", voth, "same, other V assemblies", "low", ("<=", 0.25))
-    cown, coth = recall_fractions(sC, blocks, "v_to_c", A, t_from=C_DELAY)
-    cown0, _ = recall_fractions(r3c.spikes["cE"], blocks, "v_to_c", A, t_from=C_DELAY)
-    ctx.metric("v_to_c_own", cown, "V assembly driven, no input: active fraction of its C assembly", PUB_RECALL,
-               (">=", 0.5))
-    ctx.metric("v_to_c_other", coth, "same, other C assemblies", "low", ("<=", 0.2))
-    ctx.metric("v_to_c_own_untrained", cown0, "same, C<->V and C->C weights untrained (control)", "")
+
+def run(ctx):
+    net = ctx.load()
+    pres = SHORT_PRES if ctx.short else FULL_PRES
+    seeds = ctx.seeds(short=1)
+    per = [_one(ctx, net, pres, sd) for sd in seeds]
+
+    def val(k):
+        return [float(p[0][k][0]) for p in per]
+
+    def ctl(k):
+        return [float(p[0][k][1]) for p in per]
+
+    def row(k, label, target=None, control_label=None, source=QUALITATIVE):
+        has_c = per[0][0][k][1] is not None
+        ctx.metric(k, val(k), label, target=target, control=ctl(k) if has_c else None,
+                   control_label=control_label if has_c else "", source=source if target else "")
+
+    src_asm = f"{QUALITATIVE} (Müller et al. 2020: assemblies with strong recurrent weights form for each pattern)"
+    src_bind = f"{QUALITATIVE} (Müller et al. 2020: bound C<->V pairs strengthened both ways)"
+    src_rec = f"{QUALITATIVE} (Müller et al. 2020: RECALL re-activates the content assembly from V)"
+    row("asm_size", "C assembly size (cells, mean of 5)", control_label=ALL_UNTRAINED)
+    row("asm_min", "smallest C assembly (cells)", control_label=ALL_UNTRAINED)
+    row("selectivity", "C responders that fire for one pattern only", (">=", 0.65), ALL_UNTRAINED, src_asm)
+    row("ee_ratio", "C->C weight within / between assemblies", (">=", 2.0), INITIAL, src_asm)
+    row("ee_within", "C->C weight within assemblies / w_max")
+    row("in_ratio", "input weight from own / other patterns", control_label=INITIAL)
+    row("v_asm_size", "V assembly size (cells, mean of 5)")
+    row("v_asm_min", "smallest V assembly (cells)")
+    row("cE_vE_ratio", "C->V weight, bound / other assembly pairs", (">=", 1.3), INITIAL, src_bind)
+    row("vE_cE_ratio", "V->C weight, bound / other assembly pairs", (">=", 1.3), INITIAL, src_bind)
+    for k, lab in (("cE_vE", "C->V"), ("vE_cE", "V->C")):
+        row(f"{k}_bound", f"{lab} weight / w_max, bound pairs", control_label=INITIAL)
+        row(f"{k}_other", f"{lab} weight / w_max, other pairs", control_label=INITIAL)
+    row("bidir_bound", "bidirectional pairs with both weights strong, bound", (">=", 0.5), INITIAL, src_bind)
+    row("bidir_other", "same, other assembly pairs", control_label=INITIAL)
+    row("bidir_n", "bidirectionally connected bound pairs (count)")
+    row("cue_own", f"{CUE_FRAC:.0%} cue: active fraction of its C assembly", control_label=UNTRAINED)
+    row("cue_other", f"{CUE_FRAC:.0%} cue: active fraction of other C assemblies", control_label=UNTRAINED)
+    row("small_cue_own", f"{SMALL_CUE}-input cue: active fraction of its C assembly", (">=", 0.6), UNTRAINED,
+        f"{QUALITATIVE} (Müller et al. 2020: recall from a partial cue)")
+    row("small_cue_other", f"{SMALL_CUE}-input cue: active fraction of other C assemblies", control_label=UNTRAINED)
+    row("c_to_v_own", "pattern, V disinhibited: active fraction of the bound V assembly", control_label=UNTRAINED)
+    row("c_to_v_other", "same, other V assemblies", control_label=UNTRAINED)
+    row("v_to_c_own", "V assembly driven, no input: active fraction of its C assembly", (">=", 0.5), UNTRAINED,
+        src_rec)
+    row("v_to_c_other", "same, other C assemblies", control_label=UNTRAINED)
+    # compatibility keys (the control values of the rows above)
+    ctx.metric("cue_own_untrained", ctl("cue_own"), "cue_own's control (untrained C->C, C<->V)")
+    ctx.metric("small_cue_untrained", ctl("small_cue_own"), "small_cue_own's control")
+    ctx.metric("v_to_c_own_untrained", ctl("v_to_c_own"), "v_to_c_own's control")
+    ctx.metric("ee_ratio_init", ctl("ee_ratio"), "ee_ratio's control (initial weights)")
 
     ctx.note(f"{'short' if ctx.short else 'full'} protocol: {pres} training presentations "
              f"({pres * (ON + OFF) / 1000:g} s), binding {N_PAT} x ({CREATE} + {GAP}) ms, recall tests "
-             f"{len(TESTS)} x {N_PAT} x {ON + OFF} ms (twice: learned and untrained weights)")
+             f"{len(TESTS)} x {N_PAT} x {ON + OFF} ms (three times: learned, untrained C->C and C<->V, every weight "
+             f"untrained); {len(seeds)} seed(s)")
+    ctx.note("not claimed: re-creating the bound V assembly from its pattern (c_to_v_own), the 50% cue "
+             "(cue_own) and the assembly sizes: they reach about the same values with untrained weights (the "
+             "control column), so they do not show binding, completion or learning")
+    r1, r2, r3, blocks, A, B, learned, cresp, vresp = per[0][1]
     ctx.extra.update(A=A, B=B, cresp=cresp, vresp=vresp)
     if ctx.out is not None:
         _plots(ctx, net, r1, r2, r3, blocks, A, B, learned, pres)

@@ -28,6 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
+from neurohebb.sims import QUALITATIVE
+
 NAME = "credit_assignment"
 DESCRIPTION = ("Kunin et al. 2020: a 64-64-10 rate network learns digits with backward weights B trained by "
                "Decay/Amp/Null/Sparse/Self (SA, AA) vs backprop and feedback alignment")
@@ -134,10 +136,11 @@ def angle_deg(W2, B):
     return float(np.degrees(np.arccos(np.clip(c, -1.0, 1.0))))
 
 
-def train(ctx, net, steps):
-    """Run ``net`` (its b_out rule as given); returns a dict of the measures."""
+def train(ctx, net, steps, seed=None):
+    """Run ``net`` (its b_out rule as given; ``seed``: the initial weights' draw);
+    returns a dict of the measures (``accuracy0``: the initial weights')."""
     d = np.load(ctx.folder / "network.npz")
-    res = ctx.run(net, steps=steps)
+    res = ctx.run(net, steps=steps, seed=seed)
     W1, W2, B = res.weights["w_hid"], res.weights["w_out"], res.weights["b_out"]
     times, Wh = res.weight_history("w_out")
     _, Bh = res.weight_history("b_out")
@@ -146,6 +149,7 @@ def train(ctx, net, steps):
     ok = np.isfinite(W1).all() and np.isfinite(W2).all()
     return {
         "accuracy": accuracy(W1, W2, d["x_test"], d["y_test"]) if ok else 0.0,
+        "accuracy0": accuracy(res.initial_weights["w_hid"], res.initial_weights["w_out"], d["x_test"], d["y_test"]),
         "train_accuracy": accuracy(W1, W2, d["x_train"], d["y_train"]) if ok else 0.0,
         "alignment_deg": angle_deg(W2, B) if np.isfinite(B).all() else float("nan"),
         "angles": angles, "samples": samples, "wall": res.wall_time,
@@ -164,60 +168,80 @@ def run(ctx):
     steps, n_train = protocol_steps(ctx, net)
     steps_run = steps or net.run.steps
     epochs = steps_run / (n_train * K)
+    seeds = ctx.seeds(short=2)
+    d = np.load(ctx.folder / "network.npz")
 
     # the rule in the document as loaded (what a rule search substitutes)
-    doc = train(ctx, net, steps)
-    ctx.metric("accuracy", doc["accuracy"], "test accuracy, the document's b_out rule", "SA ~ backprop",
-               (">=", 0.85 if ctx.short else 0.93))
-    ctx.metric("alignment_deg", doc["alignment_deg"], "angle(W2^T, B) at the end (deg), the document's rule",
-               "SA aligns (B* = W^T)", ("<=", 20.0))
-    with np.errstate(all="ignore"):
-        mean_angle = float(np.nanmean(doc["angles"])) if np.isfinite(doc["angles"]).any() else float("nan")
-    ctx.metric("alignment_mean_deg", mean_angle, "mean angle(W2^T, B) over training (deg)", "")
-
+    docs = [train(ctx, net, steps, seed=sd) for sd in seeds]
+    untrained = [u["accuracy0"] for u in docs]
     sets = SHORT_SETS if ctx.short else tuple(RULE_SETS)
-    results = {}
+    results = {name: [train(ctx, set_rule(ctx.load(), RULE_SETS[name]), steps, seed=sd) for sd in seeds]
+               for name in sets}
+
+    def col(rs, key):
+        return [float(r[key]) for r in rs]
+
+    fa = results["feedback_alignment"]
+    src_learn = (f"{QUALITATIVE} (Kunin et al. 2020: SA matches backprop on ImageNet; its top-1 numbers were not "
+                 "found); target: 0.93 of held-out digits")
+    ctx.metric("accuracy", col(docs, "accuracy"), "test accuracy, the document's b_out rule (SA)",
+               target=(">=", 0.85 if ctx.short else 0.93), control=untrained, control_label="initial weights",
+               source=src_learn)
+    ctx.metric("alignment_deg", col(docs, "alignment_deg"), "angle(W2^T, B) at the end (deg), the document's rule",
+               target=("<=", 20.0), control=col(fa, "alignment_deg"), control_label="B not learned (feedback alignment)",
+               source=f"{QUALITATIVE} (Kunin et al. 2020: SA's fixed point is B = W^T, closed form); target 20 deg")
+    with np.errstate(all="ignore"):
+        mean_angle = [float(np.nanmean(u["angles"])) if np.isfinite(u["angles"]).any() else float("nan")
+                      for u in docs]
+    ctx.metric("alignment_mean_deg", mean_angle, "mean angle(W2^T, B) over training (deg)")
     for name in sets:
-        results[name] = train(ctx, set_rule(ctx.load(), RULE_SETS[name]), steps)
+        ctx.metric(f"acc_{name}", col(results[name], "accuracy"), f"test accuracy, {LABELS[name]}",
+                   control=untrained, control_label="initial weights")
     for name in sets:
-        r = results[name]
-        pub = {"backprop": "reference", "symmetric_alignment": "~ backprop (ImageNet)",
-               "activation_alignment": "competitive, gap grows with depth",
-               "feedback_alignment": "below backprop"}.get(name, "")
-        tgt = None
-        if name in ("backprop", "symmetric_alignment", "feedback_alignment", "activation_alignment"):
-            tgt = (">=", 0.75 if ctx.short else 0.9)
-        ctx.metric(f"acc_{name}", r["accuracy"], f"test accuracy, {LABELS[name]}", pub, tgt)
-    for name in sets:
-        r = results[name]
-        tgt = None
-        if name in ("backprop", "symmetric_alignment"):
-            tgt = ("<=", 20.0)
-        ctx.metric(f"angle_{name}", r["alignment_deg"], f"angle(W2^T, B) at the end (deg), {LABELS[name]}",
-                   {"backprop": "0", "feedback_alignment": "< 90 (alignment)"}.get(name, ""), tgt)
-    ctx.metric("sa_minus_fa_angle", results["symmetric_alignment"]["alignment_deg"]
-               - results["feedback_alignment"]["alignment_deg"], "angle SA - angle FA (deg)",
-               "SA aligns better than FA", ("<", 0.0))
-    ctx.metric("sa_minus_bp_acc", results["symmetric_alignment"]["accuracy"] - results["backprop"]["accuracy"],
-               "accuracy SA - backprop", "~ 0", ("between", -0.03, 0.03))
+        judged = name in ("symmetric_alignment", "weight_mirror", "information_alignment")
+        ctx.metric(f"angle_{name}", col(results[name], "alignment_deg"),
+                   f"angle(W2^T, B) at the end (deg), {LABELS[name]}",
+                   target=("<=", 45.0) if judged and name != "symmetric_alignment" else
+                   (("<=", 20.0) if judged else None),
+                   control=col(fa, "alignment_deg") if name != "feedback_alignment" else None,
+                   control_label="B not learned (feedback alignment)" if name != "feedback_alignment" else "",
+                   source=(f"{QUALITATIVE} (Kunin et al. 2020: B aligns with W^T under this rule)" if judged else ""))
+    ctx.metric("sa_minus_fa_angle", [a - b for a, b in zip(col(results["symmetric_alignment"], "alignment_deg"),
+                                                              col(fa, "alignment_deg"))], "angle SA - angle FA (deg)")
+    ctx.metric("sa_minus_bp_acc", [a - b for a, b in zip(col(results["symmetric_alignment"], "accuracy"),
+                                                            col(results["backprop"], "accuracy"))],
+               "accuracy SA - backprop (540 test digits: 1 digit = 0.0019)", target=(">=", -0.03),
+               control=[a - b for a, b in zip(col(fa, "accuracy"), col(results["backprop"], "accuracy"))],
+               control_label="FA - backprop (B not learned)",
+               source=f"{QUALITATIVE} (Kunin et al. 2020: SA matches backprop); tolerance 0.03 (16 test digits)")
 
     noise = {}
     if not ctx.short:
         for name in NOISE_SETS:
             for sig in NOISE_SIGMAS:
-                r = train(ctx, set_rule(ctx.load(), RULE_SETS[name], noise=sig), steps)
-                noise[(name, sig)] = r
-                ctx.metric(f"acc_noise_{name}_{sig:g}", r["accuracy"],
-                           f"test accuracy, {LABELS[name]}, update noise sigma {sig:g}",
-                           "SA more robust than backprop" if name != "activation_alignment" else "")
+                rs = [train(ctx, set_rule(ctx.load(), RULE_SETS[name], noise=sig), steps, seed=sd) for sd in seeds]
+                noise[(name, sig)] = rs[0]
+                noise[(name, sig, "all")] = rs
+                ctx.metric(f"acc_noise_{name}_{sig:g}", col(rs, "accuracy"),
+                           f"test accuracy, {LABELS[name]}, update noise sigma {sig:g}")
         for sig in NOISE_SIGMAS:
-            ctx.metric(f"noise_sa_minus_bp_{sig:g}", noise[("symmetric_alignment", sig)]["accuracy"]
-                       - noise[("backprop", sig)]["accuracy"], f"accuracy SA - backprop at sigma {sig:g}",
-                       "> 0 (SA more robust)", (">", 0.0) if sig >= 1.0 else None)
+            sa = col(noise[("symmetric_alignment", sig, "all")], "accuracy")
+            bp = col(noise[("backprop", sig, "all")], "accuracy")
+            ctx.metric(f"noise_sa_minus_bp_{sig:g}", [a - b for a, b in zip(sa, bp)],
+                       f"accuracy SA - backprop at sigma {sig:g}",
+                       target=(">", 0.02) if sig >= 1.0 else None,
+                       control=[a - b for a, b in zip(col(results["symmetric_alignment"], "accuracy"),
+                                                      col(results["backprop"], "accuracy"))],
+                       control_label="SA - backprop without noise",
+                       source=(f"{QUALITATIVE} (Kunin et al. 2020: SA tolerates noisy updates better than backprop); "
+                               "target: 0.02 (about 11 test digits)") if sig >= 1.0 else "")
 
     ctx.note(f"{steps_run} steps = {steps_run // K} samples ({epochs:.2f} epochs of {n_train} training digits), "
              f"K = {K} steps per sample, one SGD step per sample (eta 0.1 for W1, 0.02 for W2, loss |label - out|^2/2); test: "
-             f"{N_TEST} held-out digits")
+             f"{N_TEST} held-out digits; {len(seeds)} seeds of the initial weights")
+    ctx.note("one hidden layer on digits: feedback alignment (B fixed, the control) approaches backprop as "
+             "training goes on, so 'SA within 0.03 of backprop' is a result only where FA is not (see the control "
+             "column); the alignment angle is the robust claim")
     ctx.note("backprop here is the alignment rule with eta 0.5, decay 1, self 2: at each sample's gate step "
              "B <- B - B + W2^T, so B = W2^T exactly when it carries that sample's error (the partner variable wT "
              "is weight transport, non-local)")
@@ -226,10 +250,12 @@ def run(ctx):
              "transport; SA (eta 0.05) averages it over ~10 updates")
     ctx.note("one hidden layer: a deeper stack needs the product f'(v) * (B delta) at a population, which "
              "rate neurons (v = input + bias) cannot form; f'(v) enters only the rules, as s(v) s(-v)")
+    doc = docs[0]
+    first = {k: v[0] for k, v in results.items()}
     ctx.extra["rule_sets"] = {k: {kk: (vv.tolist() if isinstance(vv, np.ndarray) else vv) for kk, vv in v.items()}
-                              for k, v in results.items()}
+                              for k, v in first.items()}
     if ctx.out is not None:
-        _plots(ctx, doc, results, noise)
+        _plots(ctx, doc, first, {k: v for k, v in noise.items() if len(k) == 2})
 
 
 def _plots(ctx, doc, results, noise):

@@ -27,6 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
+from neurohebb.sims import QUALITATIVE
+
 NAME = "linsker"
 DESCRIPTION = ("Linsker 1986: Hebbian layers on uncorrelated noise; layer B all-excitatory, layer C centre-surround "
                "in the (k1, k2) regime")
@@ -40,8 +42,6 @@ PHASE1_STEPS = 1500
 SHORT_SCALE = 2.0          # short: eta and k1 x2, steps /2
 SHORT_STEPS = 100_000      # short phase-2 steps (with the x2 learning rate)
 
-PUBLISHED_B = "all-excitatory (Linsker 1986 PNAS 83:7508)"
-PUBLISHED_C = "centre-surround (Linsker 1986 PNAS 83:7508; MacKay & Miller 1990)"
 
 
 # ---------------------------------------------------------------- geometry
@@ -143,67 +143,83 @@ def zero_crossing(centres, mean_profile):
 
 
 # ---------------------------------------------------------------- the experiment
-def run(ctx):
+def _develop(ctx, net, mab, seed):
+    """Phase 1 (B learns, C frozen) then phase 2 (B frozen, C and C0 learn), one seed."""
     from neurohebb.ir.schema import WArray
 
-    net = ctx.load()
-    data = np.load(ctx.folder / "network.npz")
-    mab, mbc = data["mask_ab"].astype(bool), data["mask_bc"].astype(bool)
-    total = net.run.steps
-    phase2 = total - PHASE1_STEPS
-    c_projs = ("bc", "bc0")
-
-    # phase 1: B develops, C not plastic
+    phase2 = net.run.steps - PHASE1_STEPS
     n1 = net.model_copy(deep=True)
-    for p in c_projs:
+    for p in C_PROJS:
         n1.projections[p].rule = None
     n1.probes = {}
-    r1 = ctx.run(n1, steps=PHASE1_STEPS)
-    w_b = net.projections["ab"].effective_bounds()[1]
-    wab = r1.weights["ab"][mab]
-    frac_b = float((wab > 0.9 * w_b).mean())
-
-    # phase 2: B frozen as learned, C and C0 develop
+    r1 = ctx.run(n1, steps=PHASE1_STEPS, seed=seed)
     n2 = net.model_copy(deep=True)
     n2.projections["ab"].rule = None
     n2.projections["ab"].weights = WArray(values=r1.weights["ab"])
-    for p in c_projs:
+    for p in C_PROJS:
         n2.projections[p].weights = WArray(values=r1.weights[p])
     if ctx.short:
         phase2 = SHORT_STEPS
-        for p in c_projs:
+        for p in C_PROJS:
             rule = n2.projections[p].rule
             rule.eta = rule.eta * SHORT_SCALE
             rule.k1 = rule.k1 * SHORT_SCALE
-    r2 = ctx.run(n2, steps=phase2)
+    r2 = ctx.run(n2, steps=phase2, seed=seed)
+    return r1, r2, phase2
 
-    ctx.metric("frac_b_excitatory", frac_b, "A->B synapses at the upper bound (> 0.9 w_max)", PUBLISHED_B,
-               (">=", 0.95))
+
+C_PROJS = ("bc", "bc0")
+
+
+def run(ctx):
+    net = ctx.load()
+    data = np.load(ctx.folder / "network.npz")
+    mab, mbc = data["mask_ab"].astype(bool), data["mask_bc"].astype(bool)
+    w_b = net.projections["ab"].effective_bounds()[1]
+    runs = [_develop(ctx, net, mab, sd) for sd in ctx.seeds(short=1)]
+    phase2 = runs[0][2]
+
+    ctx.metric("frac_b_excitatory", [float((r1.weights["ab"][mab] > 0.9 * w_b).mean()) for r1, _, _ in runs],
+               "A->B synapses at the upper bound (> 0.9 w_max)", target=(">=", 0.95),
+               control=[float((r1.initial_weights["ab"][mab] > 0.9 * w_b).mean()) for r1, _, _ in runs],
+               control_label="initial weights (no learning)",
+               source=f"{QUALITATIVE} (Linsker 1986, PNAS 83:7508: layer B all-excitatory for k1 > 0)")
     out = {}
-    for p, label, target, pub in (("bc", "C (k1'=0.6, k2'=-3: Linsker's regime)", (">=", 0.8), PUBLISHED_C),
-                                  ("bc0", "C0 (k1'=0, k2'=-3: outside it)", ("<=", 0.2), "not centre-surround")):
-        W = r2.weights[p]
+    per = {}
+    for p in C_PROJS:
+        per[p] = []
+        for _, r2, _ in runs:
+            cls = classify(r2.weights[p], mbc)
+            on, off = centre_surround(cls)
+            per[p].append((float((on | off).mean()), float(on.mean()), float(cls[:, 3].mean())))
+        W = runs[0][1].weights[p]
         cls = classify(W, mbc)
-        on, off = centre_surround(cls)
         cen, prof = radial_profile(W, mbc)
         out[p] = (cls, prof, cen)
-        ctx.metric(f"frac_cs_{p}", float((on | off).mean()), f"centre-surround cells, {label}", pub, target)
-        ctx.metric(f"frac_on_{p}", float(on.mean()), f"  of which on-centre, {label}")
-        ctx.metric(f"pos_{p}", float(cls[:, 3].mean()), f"  fraction of positive weights, {label}")
-        if p == "bc":
-            mp = np.nanmean(prof, 0)
-            ctx.metric("centre_w", float(mp[0]), "C: mean weight at r < 1 (w_max = 1)", "+w_max (saturated)")
-            ctx.metric("edge_w", float(mp[-1]), f"C: mean weight at r = {cen[-1]:g}", "-w_max (saturated)")
-            ctx.metric("zero_r", zero_crossing(cen, mp), "C: radius of the sign change (B-grid units)",
-                       "between centre and arbor edge")
+    ctx.metric("frac_cs_bc", [v[0] for v in per["bc"]], "centre-surround cells, C (k1'=0.6, k2'=-3: Linsker's regime)",
+               target=(">=", 0.5), control=[v[0] for v in per["bc0"]],
+               control_label="same rule with k1'=0 (C0, outside the regime)",
+               source=f"{QUALITATIVE} (Linsker 1986 PNAS 83:7508; MacKay & Miller 1990: centre-surround needs "
+                      "k1 in a band and k2 sufficiently negative); target: a majority of cells")
+    for p, label in (("bc", "C"), ("bc0", "C0 (k1'=0)")):
+        if p == "bc0":
+            ctx.metric("frac_cs_bc0", [v[0] for v in per[p]], f"centre-surround cells, {label}")
+        ctx.metric(f"frac_on_{p}", [v[1] for v in per[p]], f"  of which on-centre, {label}")
+        ctx.metric(f"pos_{p}", [v[2] for v in per[p]], f"  fraction of positive weights, {label}")
+    mp = np.nanmean(out["bc"][1], 0)
+    cen = out["bc"][2]
+    ctx.metric("centre_w", float(mp[0]), "C: mean weight at r < 1 (w_max = 1), first seed")
+    ctx.metric("edge_w", float(mp[-1]), f"C: mean weight at r = {cen[-1]:g}, first seed")
+    ctx.metric("zero_r", zero_crossing(cen, mp), "C: radius of the sign change (B-grid units), first seed")
     lr_note = "eta and k1 of C doubled, " if ctx.short else ""
     ctx.note(f"layer by layer as Linsker: B learns {PHASE1_STEPS} steps with C frozen, then C, C0 learn "
-             f"{phase2} steps with B frozen ({lr_note}sigma_B 1.5, sigma_C 4 grid units, torus {S}x{S})")
+             f"{phase2} steps with B frozen ({lr_note}sigma_B 1.5, sigma_C 4 grid units, torus {S}x{S}); "
+             f"{len(runs)} seed(s)")
     ctx.note("k1', k2' are in the normalisation dw/dt = lr [k1' + (1/N) sum_j (Q_ij + k2') w_j] with Q(0) = 1 and "
              "bounds [-1, 1]; Linsker's own numeric values were not found (docs/sims.md)")
     ctx.extra["classes"] = {p: out[p][0].tolist() for p in out}
     if ctx.out is not None:
-        _plots(ctx, r2, mbc, out)
+        _plots(ctx, runs[0][1], mbc, out)
 
 
 def _rf_image(W, mask, c):

@@ -30,6 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
+from neurohebb.sims import QUALITATIVE
+
 NAME = "nonlinear_hebbian"
 DESCRIPTION = ("Brito & Gerstner 2016: nonlinear Hebbian learning on whitened image patches -> localized oriented "
                "fields; linear -> global")
@@ -171,36 +173,51 @@ def run(ctx):
         net.projections["w_lin"].rule.eta = ETA * SHORT_SCALE
         net.projections["w_sq"].rule.dw = sq_dw(ETA * SHORT_SCALE)
         net.projections["w_poly"].rule.dw = poly_dw(ETA * SHORT_SCALE)
-    res = ctx.run(net, steps=steps)
+    runs = [ctx.run(net, steps=steps, seed=sd) for sd in ctx.seeds(short=1)]
+    res = runs[0]
 
     rng = np.random.default_rng(0)
     R = _unit(rng.normal(size=(25, P * P)))
     k_rand = float(excess_kurtosis(X @ R.T).mean())
     l_rand = float(localisation(R).mean())
-    vals = {}
-    for g, label in GROUPS:
-        W = res.weights[f"w_{g}"]
-        U = _unit(W)
-        vals[g] = {"kurt": float(excess_kurtosis(X @ U.T).mean()), "loc": float(localisation(U).mean()),
-                   "norm": float(np.linalg.norm(W, axis=1).mean())}
-    pub_k = "heavier-tailed than random projections (B&G 2016 Fig. 7)"
-    ctx.metric("kurt_quad", vals["quad"]["kurt"], "kurtosis of w.x, nonlinear (quad)", pub_k, (">", 2 * k_rand))
-    ctx.rows[-1]["target"] = f"> 2 x random ({2 * k_rand:.3g})"
-    ctx.metric("kurt_lin", vals["lin"]["kurt"], "kurtosis of w.x, linear Hebbian", "second-order only (PCA-like)")
+    per = {g: [] for g, _ in GROUPS}
+    for r in runs:
+        for g, label in GROUPS:
+            W = r.weights[f"w_{g}"]
+            U = _unit(W)
+            per[g].append({"kurt": float(excess_kurtosis(X @ U.T).mean()), "loc": float(localisation(U).mean()),
+                           "norm": float(np.linalg.norm(W, axis=1).mean())})
+    vals = {g: {k: float(np.mean([v[k] for v in per[g]])) for k in per[g][0]} for g in per}
+
+    def col(g, k):
+        return [v[k] for v in per[g]]
+
+    lin = "linear Hebbian h(v) = v (nonlinearity removed), same data"
+    ctx.metric("kurt_quad", col("quad", "kurt"), "kurtosis of w.x, nonlinear (quad)", target=(">", 2 * k_rand),
+               control=col("lin", "kurt"), control_label=lin,
+               source=f"{QUALITATIVE} (Brito & Gerstner 2016, Fig. 7: learned projections heavier-tailed than random "
+                      f"ones); target: twice the random projections' {k_rand:.3g}")
+    ctx.metric("kurt_lin", col("lin", "kurt"), "kurtosis of w.x, linear Hebbian")
     ctx.metric("kurt_random", k_rand, "kurtosis of w.x, random unit w (baseline)")
-    ctx.metric("kurt_ratio", vals["quad"]["kurt"] / max(vals["lin"]["kurt"], 1e-9),
-               "kurtosis nonlinear / linear", "> 1", (">", 2.0))
-    ctx.metric("loc_quad", vals["quad"]["loc"], "localisation, nonlinear (quad)", "localized (B&G 2016)",
-               (">=", 0.6))
-    ctx.metric("loc_lin", vals["lin"]["loc"], "localisation, linear Hebbian", "global", ("<", vals["quad"]["loc"]))
-    ctx.rows[-1]["target"] = "< nonlinear"
+    ctx.metric("kurt_ratio", vals["quad"]["kurt"] / max(vals["lin"]["kurt"], 1e-9), "kurtosis nonlinear / linear")
+    ctx.metric("loc_quad", col("quad", "loc"), "localisation, nonlinear (quad)", target=(">=", 0.6),
+               control=col("lin", "loc"), control_label=lin,
+               source=f"{QUALITATIVE} (Brito & Gerstner 2016: localized receptive fields; linear h on whitened data "
+                      f"gives none); target: 0.6 of |w|^2 in a 5x5 window (random vectors: {l_rand:.2f})")
+    ctx.metric("loc_lin", col("lin", "loc"), "localisation, linear Hebbian")
     ctx.metric("loc_random", l_rand, "localisation, random unit w (baseline)")
-    ctx.metric("kurt_sq", vals["sq"]["kurt"], "kurtosis, chip-expressible h = y1^2")
-    ctx.metric("loc_sq", vals["sq"]["loc"], "localisation, chip-expressible h = y1^2")
-    ctx.metric("kurt_poly", vals["poly"]["kurt"], "kurtosis, degree-2 approx. of [y-1]+^2")
-    ctx.metric("loc_poly", vals["poly"]["loc"], "localisation, degree-2 approx. of [y-1]+^2")
+    src_mod = (f"{QUALITATIVE} (Brito & Gerstner 2016: the choice of nonlinearity matters only modestly; "
+               "here the quadratic rectifier with theta = 0 instead of 1)")
+    ctx.metric("kurt_sq", col("sq", "kurt"), "kurtosis, second nonlinearity h = y1^2 = [v]+^2 (chip-expressible)",
+               target=(">", 2 * k_rand), control=col("lin", "kurt"), control_label=lin, source=src_mod)
+    # judged in the full protocol only: the short variant's fields are not yet localized (0.55)
+    ctx.metric("loc_sq", col("sq", "loc"), "localisation, second nonlinearity h = y1^2",
+               target=None if ctx.short else (">=", 0.6), control=col("lin", "loc"), control_label=lin,
+               source="" if ctx.short else src_mod)
+    ctx.metric("kurt_poly", col("poly", "kurt"), "kurtosis, degree-2 approx. of [y-1]+^2")
+    ctx.metric("loc_poly", col("poly", "loc"), "localisation, degree-2 approx. of [y-1]+^2")
     for g, _ in GROUPS:
-        ctx.metric(f"norm_{g}", vals[g]["norm"], f"mean |w|, {g}")
+        ctx.metric(f"norm_{g}", col(g, "norm"), f"mean |w|, {g}")
     checks = chip_check(net)
     for g, label in GROUPS:
         ctx.note(f"Loihi-2 learning engine, rule of '{g}' ({label}) on a spiking stand-in: {checks[g]}")

@@ -182,7 +182,27 @@ def external_loop():
     return doc, {"externals": {"env": _env_factory(0.5)}}
 
 
-CASES = {f.__name__: f for f in (static_network, chip_static, arbor_network, stdp_additive, stdp_multiplicative, stdp_triplet,
+def sparse_connectors():
+    """fixed_indegree (plastic), fixed_outdegree, from_list (with per-pair weights) and distance."""
+    return _doc("sparse_connectors", {
+        "inp": {"type": "poisson", "n": 12, "rates": 80.0},
+        "out": {**LIF, "n": 6, "vth": 0.8},
+    }, {
+        "ind": {"pre": "inp", "post": "out", "sign": "excitatory", "bounds": [0.0, 1.0],
+                "weights": {"init": "uniform", "low": 0.1, "high": 0.5},
+                "connectivity": {"type": "fixed_indegree", "k": 4},
+                "rule": {"template": "stdp_pair", "a_plus": 0.02, "a_minus": 0.021}},
+        "outd": {"pre": "out", "post": "out", "weights": {"init": "normal", "mean": -0.1, "std": 0.05},
+                 "connectivity": {"type": "fixed_outdegree", "k": 2, "allow_self": False}},
+        "lst": {"pre": "inp", "post": "out", "weights": {"init": "list", "values": [0.3, 0.5, 0.2, 0.4]},
+                "connectivity": {"type": "from_list", "pairs": [[0, 11], [2, 3], [5, 0], [2, 7]]}},
+        "dist": {"pre": "inp", "post": "out", "weights": {"init": "uniform", "low": 0.05, "high": 0.2},
+                 "connectivity": {"type": "distance", "p_max": 0.9, "scale": 1.5, "max_distance": 2.5,
+                                  "pre_shape": [3, 4], "post_shape": [2, 3]}},
+    }, probes={"w": {"target": "ind", "var": "weights", "every": 20}})
+
+
+CASES = {f.__name__: f for f in (static_network, chip_static, arbor_network, sparse_connectors, stdp_additive, stdp_multiplicative, stdp_triplet,
                                  hebbian, oja, bcm, custom, reward_modulators, rate_network, dendritic,
                                  external_loop)}
 

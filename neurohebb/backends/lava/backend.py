@@ -29,7 +29,7 @@ class LavaBackend(Backend):
         options = self._lowering(dict(options))
         lowering = options.pop("lowering", "emulate")
         drop_refractory = options.pop("drop_refractory", False)
-        problems = self.check_precision(precision)
+        problems = self.check_precision(precision) or self.dense_matrix_problems(network)
         if problems:
             return problems
         program = None

@@ -18,7 +18,7 @@ class NengoBackend(Backend):
         return None
 
     def unsupported(self, network, precision="float", simulator=None, **options):
-        problems = self.check_precision(precision)
+        problems = self.check_precision(precision) or self.dense_matrix_problems(network)
         if problems:
             return problems
         try:

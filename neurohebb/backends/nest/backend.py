@@ -43,7 +43,7 @@ class NestBackend(Backend):
         return None
 
     def unsupported(self, network, precision="float", **options):
-        return lowering.unsupported(network, precision, **options)
+        return self.dense_matrix_problems(network) or lowering.unsupported(network, precision, **options)
 
     def run(self, network, precision="float", seed=None, steps=None, progress=None, threads=None, **options):
         return run(network, precision=precision, seed=seed, steps=steps, progress=progress, threads=threads,

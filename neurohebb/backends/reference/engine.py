@@ -66,8 +66,10 @@ class Engine:
 
     # ------------------------------------------------------------ records
     def clear_records(self):
-        """Forget recorded spikes and probe data (the state is kept)."""
+        """Forget recorded spikes and probe data (the state is kept); the next
+        result starts at this step, with the weights of this step as its initial weights."""
         self.t_record = self.t
+        self.w_record = self.model.weights_now() if self.t else None
         self.spike_chunks = {name: [] for name, p in self.model.populations.items() if p.spiking}
         self.probe_data = {pname: ([], []) for pname, _ in self.probe_specs}
 
@@ -142,5 +144,9 @@ class Engine:
             res.probes[pname] = ProbeData(pb.target, pb.var, np.asarray(times, np.int64),
                                           np.asarray(data) if data else np.zeros((0,)))
         model.finish(res)
+        res.start = self.t_record
+        if self.w_record is not None:
+            res.initial_weights = {k: model.as_matrix(k, W.copy()) for k, W in self.w_record.items()}
+        res.network = model.network
         res.wall_time = self.wall_time
         return self.health.finish(res)

@@ -38,7 +38,8 @@ from ...errors import UnsupportedFeature
 from ...ir import schema as S
 from ...ir.validate import size
 from . import fixed_kernels as fk
-from ...semantics import Modulator, SourceTrain, derived_seeds, initial_weights
+from ...semantics import Modulator, SourceTrain, derived_seeds, initial_synapses, initial_weights
+from . import sparse as SP
 
 PRE_ROWS = {"x1": 0, "x2": 1}
 POST_ROWS = {"y1": 0, "y2": 1, "y3": 2}
@@ -114,15 +115,16 @@ class FixedSynapses:
     Usable on its own (tests drive it with prescribed spike trains):
     ``step(k, x_spikes, y_spikes, r)`` applies learning epoch ``k``."""
 
-    def __init__(self, pp, hw, W, mask, npre, npost, trace_seed, round_seed, parallel=True):
+    def __init__(self, pp, hw, W, mask, npre, npost, trace_seed, round_seed, parallel=True, sparse=None):
         lr, tc = hw.learning, hw.traces
         self.pp, self.hw = pp, hw
+        self.sp = sparse  # SparseSynapses: W, E hold one entry per synapse
         self.W = np.ascontiguousarray(W, dtype=np.int32)
         self.M = mask if mask is not None else np.ones((1, 1), bool)
         self.masked = mask is not None
         self.npre, self.npost = npre, npost
         self.has_e = bool(pp.de)
-        self.E = np.zeros_like(self.W) if self.has_e else np.zeros((1, 1), np.int32)
+        self.E = np.zeros_like(self.W) if self.has_e else np.zeros((1,) * self.W.ndim, np.int32)
         prods = pp.products
         self.prods = prods
         self.has_u = any(p.dep == "u" for p in prods)
@@ -160,8 +162,16 @@ class FixedSynapses:
         self.cnt = np.zeros((npost, 3), np.int64)
         self.T = np.zeros((npost, max(1, n)), np.int64)  # truncation residues per product
         self.K, self.Pv = fk.params_of(prods, params)
-        self.dense_k, self.events_k, self.step_k, self.build_k = fk.kernels_for(prods, self.has_e, self.masked,
-                                                                                params["sign"], parallel)
+        if sparse is not None:
+            self.dense_k, self.events_k, self.step_k, self.build_k = fk.sparse_kernels_for(prods, self.has_e,
+                                                                                           params["sign"], parallel)
+            S = sparse
+            self.idx = (S.rowptr, S.col)
+            self.cidx = (S.rowptr, S.col, S.colptr, S.csyn, S.cpost)
+        else:
+            self.dense_k, self.events_k, self.step_k, self.build_k = fk.kernels_for(prods, self.has_e, self.masked,
+                                                                                    params["sign"], parallel)
+            self.idx = self.cidx = (self.M,)
         self.tmp = np.zeros(npost, np.int64)
         self.streams = LavaStreams(trace_seed, round_seed, tc.impulse_random_bits)
         # per product factor f: constant FC, clip range FL..FH, row FS of its trace (-1: the r slot)
@@ -202,12 +212,13 @@ class FixedSynapses:
         rnd = self.streams.rounding(k)
         if self.has_u:
             if out is not None:
-                self.dense_k(self.W, self.E, self.M, self.A, self.B, self.K, self.Pv, rnd, self.cnt, self.T, xnext, out)
+                self.dense_k(self.W, self.E, *self.idx, self.A, self.B, self.K, self.Pv, rnd, self.cnt, self.T, xnext,
+                             out)
                 return True
-            self.dense_k(self.W, self.E, self.M, self.A, self.B, self.K, self.Pv, rnd, self.cnt, self.T,
+            self.dense_k(self.W, self.E, *self.idx, self.A, self.B, self.K, self.Pv, rnd, self.cnt, self.T,
                          np.zeros(self.npre, np.int64), np.zeros(self.npost, np.int64))
             return False
-        self.events_k(self.W, self.E, self.M, self.A, self.B, self.K, self.Pv, rnd, self.cnt, self.T, x, y)
+        self.events_k(self.W, self.E, *self.cidx, self.A, self.B, self.K, self.Pv, rnd, self.cnt, self.T, x, y)
         return False
 
     def fused(self, k, x, y, r, xnext, out, wexp):
@@ -217,13 +228,13 @@ class FixedSynapses:
         if self.slot is not None:
             tf = self.pp.third_factor
             self.R[:] = np.clip(np.rint(np.asarray(r, np.float64) * tf.scale), tf.lo, tf.hi)
-        self.step_k(self.W, self.E, self.M, self.A, self.B, self.K, self.Pv, self.cnt, self.T, self.X, self.Y, self.R,
+        self.step_k(self.W, self.E, *self.cidx, self.A, self.B, self.K, self.Pv, self.cnt, self.T, self.X, self.Y, self.R,
                     self.xdec, self.ximp, self.xfr, self.ydec, self.yimp, self.yfr, self.xsat, self.ysat, self.zmax,
                     self.FC, self.FL, self.FH, self.FS, x, y, xnext, out, self.tmp, TR, RR, it, ir, wexp)
 
     def saturation(self) -> dict:
         wm = self.pp.weights
-        W = self.W if not self.masked else self.W[self.M]
+        W = self.W if not self.masked or self.sp is not None else self.W[self.M]
         d = {
             "trace_saturations": {**{t: int(self.xsat[i]) for i, t in enumerate(self.xnames)},
                                   **{t: int(self.ysat[i]) for i, t in enumerate(self.ynames)}},
@@ -235,7 +246,7 @@ class FixedSynapses:
         if self.has_e:
             d["tag_clips"] = int(self.cnt[:, 2].sum())
         # the engine's right shift floors each product: the residues it dropped, in weight (tag) LSB
-        nsyn = int(self.M.sum()) if self.masked else self.npre * self.npost
+        nsyn = self.sp.n if self.sp is not None else int(self.M.sum()) if self.masked else self.npre * self.npost
         trunc_w = trunc_e = 0.0
         for k, p in enumerate(self.prods):
             if p.shift:
@@ -297,8 +308,9 @@ class _FxProj:
     """A projection in fixed point: static (integer weights ``Wst``) or plastic
     (``syn``, a :class:`FixedSynapses`)."""
 
-    def __init__(self, name, pp, spec, syn, Wst, npost, stock_timing=False):
+    def __init__(self, name, pp, spec, syn, Wst, npost, stock_timing=False, sparse=None):
         self.name, self.pp, self.spec, self.syn, self.Wst = name, pp, spec, syn, Wst
+        self.sp = sparse  # SparseSynapses of the sparse layout (W: one entry per synapse)
         self.stock_timing = stock_timing
         self.pre_name, self.post_name, self.delay = spec.pre, spec.post, spec.delay
         self.modulator = spec.rule.modulator if spec.rule is not None else None
@@ -310,13 +322,24 @@ class _FxProj:
     def W(self):
         return self.syn.W if self.syn is not None else self.Wst
 
+    def matrix(self, values):
+        """(post, pre) view of per-synapse values for results and probes."""
+        return values if self.sp is None else self.sp.matrix(values)
+
+    def _forward(self, x_next, target):
+        if self.sp is None:
+            fk.static_forward(self.W, x_next, target, self.tmp, self.wexp)
+        else:
+            S = self.sp
+            fk.sparse_static_forward(self.W, S.colptr, S.csyn, S.cpost, x_next, target, self.tmp, self.wexp)
+
     def step(self, t, x_arr, x_next, y, r, target):
         if not self.plastic:
-            fk.static_forward(self.W, x_next, target, self.tmp, self.wexp)
+            self._forward(x_next, target)
         elif self.stock_timing:
             # Lava's LearningDense: deliver with the weights before this step's learning, then learn from the
             # spike emitted now (the stock semantics' "timing")
-            fk.static_forward(self.W, x_next, target, self.tmp, self.wexp)
+            self._forward(x_next, target)
             self.syn.step(t + 1, x_next, y, r)
         else:
             self.syn.fused(t + 1, x_arr, y, r, x_next, target, self.wexp)
@@ -369,7 +392,14 @@ class FixedModel:
         self.init_w, self.clipped0 = {}, {}
         for name, spec in net.projections.items():
             pp = program.projections[name]
-            Wf, mask = initial_weights(net, name, seed, np.float64)
+            npre, npost = pops[spec.pre].n, pops[spec.post].n
+            sp = None
+            if semantics != "stock" and SP.choose(net, name) == "sparse":
+                post, pre, Wf = initial_synapses(net, name, seed, np.float64)
+                sp, mask = SP.SparseSynapses(npost, npre, post, pre), None
+                del post, pre
+            else:
+                Wf, mask = initial_weights(net, name, seed, np.float64)
             Wi = pp.weights.quantize(Wf)
             if mask is not None:
                 Wi = np.where(mask, Wi, 0).astype(np.int32)
@@ -378,13 +408,13 @@ class FixedModel:
             back = pp.weights.dequantize(Wi)
             self.clipped0[name] = int(np.sum(np.abs(back - Wf) > pp.weights.max_roundtrip_error * (1 + 1e-9)))
             self.init_w[name] = back
-            npre, npost = pops[spec.pre].n, pops[spec.post].n
             syn = None
             if pp.plastic:
                 ts, rsd = (seeds or {}).get(name) or derived_seeds(seed, name)
-                syn = FixedSynapses(pp, hw, Wi, ST.sparse_mask(mask, Wi, parts), npre, npost, ts, rsd, parallel)
+                syn = FixedSynapses(pp, hw, Wi, ST.sparse_mask(mask, Wi, parts), npre, npost, ts, rsd, parallel,
+                                    sparse=sp)
             self.projs[name] = _FxProj(name, pp, spec, syn, Wi if syn is None else None, npost,
-                                       stock_timing="timing" in parts)
+                                       stock_timing="timing" in parts, sparse=sp)
         self.projections = list(self.projs.values())
         self.modulators = {name: Modulator(name, spec, np.float64) for name, spec in net.modulators.items()}
         self.modulators_read_activity = any(m.type == "population" for m in net.modulators.values())
@@ -411,25 +441,36 @@ class FixedModel:
         if pb.target in self.projs:
             pr = self.projs[pb.target]
             pp, syn = pr.pp, pr.syn
+            big = pr.sp is not None and pr.sp.npost * pr.sp.npre > SP.DENSE_RESULT_ENTRIES
             if pb.var == "weights":
-                return pp.weights.dequantize(pr.W)
+                w = pp.weights.dequantize(pr.W)
+                return w if big else pr.matrix(w)
             if pb.var == "e":
-                return syn.E * pp.tag.scale
+                e = syn.E * pp.tag.scale
+                return e if big else pr.matrix(e)
             if pb.var in syn.xnames:
                 return syn.X[syn.xnames.index(pb.var)] / pp.traces[pb.var].scale
             return syn.Y[syn.ynames.index(pb.var)] / pp.traces[pb.var].scale
         return np.asarray(self.modulators[pb.target].r, float)
 
+    def weights_now(self) -> dict:
+        """Each projection's weights now: (post, pre), or one value per synapse (sparse layout)."""
+        return {name: pr.pp.weights.dequantize(pr.W) for name, pr in self.projs.items()}
+
+    def as_matrix(self, name, W):
+        """What a result holds for ``weights_now()[name]``."""
+        return self.projs[name].matrix(W)
+
     def finish(self, res):
         sat, ints = {}, {}
         res.weights = {}
         for name, pr in self.projs.items():
-            res.weights[name] = pr.pp.weights.dequantize(pr.W)
-            ints[name] = pr.W.copy()
+            res.weights[name] = pr.matrix(pr.pp.weights.dequantize(pr.W))
+            ints[name] = pr.matrix(pr.W.copy())
             if pr.syn is not None:
                 sat[name] = pr.syn.saturation()
                 sat[name]["initial_weights_clipped"] = self.clipped0[name]
-        res.initial_weights = {name: W.copy() for name, W in self.init_w.items()}
+        res.initial_weights = {name: self.projs[name].matrix(W.copy()) for name, W in self.init_w.items()}
         res.report = {
             "hardware": self.hw.name,
             "compile": self.program.report,
@@ -439,6 +480,11 @@ class FixedModel:
             "lsb": {name: pr.pp.weights.scale for name, pr in self.projs.items()},
             "integer_weights": ints,
         }
+        sparse = {name: {"synapses": pr.sp.n, "bytes": pr.sp.nbytes + pr.W.nbytes
+                         + (pr.syn.E.nbytes if pr.syn is not None and pr.syn.has_e else 0)}
+                  for name, pr in self.projs.items() if pr.sp is not None}
+        if sparse:
+            res.report["sparse"] = sparse
         if self.parts:
             res.report["semantics"] = {"stock": sorted(self.parts), "latency": self.latency}
 

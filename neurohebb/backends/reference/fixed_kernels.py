@@ -193,9 +193,9 @@ def params_of(products, P: dict):
     return K, Pv
 
 
-def generate(products, has_e: bool, masked: bool, parallel: bool, sign: int) -> str:
-    """The kernels of a rule shape (see ``shape_of``); ``sign``: 0 mixed, 1 excitatory, 2 inhibitory.
-    ``T[i, k]`` accumulates the residues dropped by product k's right shift (its truncation)."""
+def _pieces(products, has_e: bool, sign: int):
+    """(synapse code, synapse code without the products a silent post zeroes,
+    parameter lines, residue init, residue store) of a rule shape."""
     uses_e = has_e or any(f.var == "e" for p in products for f in p.factors)
     sgn = {0: "", 1: "acc = max(acc, 0)", 2: "acc = min(acc, 0)"}[sign]
     wp = [(k, p) for k, p in enumerate(products) if p.target == "w"]
@@ -222,6 +222,13 @@ def generate(products, has_e: bool, masked: bool, parallel: bool, sign: int) -> 
     tk = [k for k, p in enumerate(products) if p.shift]
     tinit = "\n".join(f"t{k} = np.int64(0)" for k in tk)
     tstore = "\n".join(f"T[i, {k}] += t{k}" for k in tk)
+    return code, code_col, params, tinit, tstore
+
+
+def generate(products, has_e: bool, masked: bool, parallel: bool, sign: int) -> str:
+    """The kernels of a rule shape (see ``shape_of``); ``sign``: 0 mixed, 1 excitatory, 2 inhibitory.
+    ``T[i, k]`` accumulates the residues dropped by product k's right shift (its truncation)."""
+    code, code_col, params, tinit, tstore = _pieces(products, has_e, sign)
     mask = "if not M[i, j]:\n    continue" if masked else ""
     src = HEADER + BODY.format(
         parallel=parallel, params=_indent("\n".join(params), 4), mask=_indent(mask, 12),
@@ -230,6 +237,115 @@ def generate(products, has_e: bool, masked: bool, parallel: bool, sign: int) -> 
         tstore=_indent(tstore, 8), tinit_col=_indent(tinit, 12), tstore_col=_indent(tstore, 12))
     has_u = any(p.dep == "u" for p in products)
     return src + _build_ab_code(products) + STEP.format(has_u=has_u)
+
+
+SPARSE_BODY = """
+
+@numba.njit(cache=True, nogil=True, parallel={parallel})
+def dense(W, E, rowptr, col, A, B, K, P, rnd, cnt, T, xnext, out):
+    \"\"\"Every stored synapse; out[i] += sum_s W_new[s] * xnext[col[s]] (integers).\"\"\"
+    npost = rowptr.shape[0] - 1
+{params}
+    for i in numba.prange(npost):
+        acc_in = np.int64(0)
+        n = np.int64(0)
+{tinit}
+        for s in range(rowptr[i], rowptr[i + 1]):
+            j = col[s]
+{body_dense}
+            acc_in += W[s] * xnext[j]
+        out[i] += acc_in
+        cnt[i, 0] += n & 0xFFFFF
+        cnt[i, 1] += (n >> 20) & 0xFFFFF
+        cnt[i, 2] += n >> 40
+{tstore}
+
+
+@numba.njit(cache=True, nogil=True)
+def events(W, E, rowptr, col, colptr, csyn, cpost, A, B, K, P, rnd, cnt, T, x, y):
+    \"\"\"Only the synapses of post spikes (y) and of arriving pre spikes (x).\"\"\"
+    npost = rowptr.shape[0] - 1
+    npre = colptr.shape[0] - 1
+{params}
+    for i in range(npost):
+        if not y[i]:
+            continue
+        n = np.int64(0)
+{tinit}
+        for s in range(rowptr[i], rowptr[i + 1]):
+            j = col[s]
+{body_events}
+        cnt[i, 0] += n & 0xFFFFF
+        cnt[i, 1] += (n >> 20) & 0xFFFFF
+        cnt[i, 2] += n >> 40
+{tstore}
+    for j in range(npre):
+        if not x[j]:
+            continue
+        for q in range(colptr[j], colptr[j + 1]):
+            i = cpost[q]
+            if y[i]:
+                continue
+            s = csyn[q]
+            n = np.int64(0)
+{tinit_col}
+{body_col}
+            cnt[i, 0] += n & 0xFFFFF
+            cnt[i, 1] += (n >> 20) & 0xFFFFF
+            cnt[i, 2] += n >> 40
+{tstore_col}
+
+
+@numba.njit(cache=True, nogil=True)
+def step(W, E, rowptr, col, colptr, csyn, cpost, A, B, K, P, cnt, T, X, Y, R, xdec, ximp, xfr, ydec, yimp, yfr,
+         xsat, ysat, zmax, FC, FL, FH, FS, x, y, xnext, out, tmp, TR, RR, it, ir, wexp):
+    \"\"\"The sparse layout's fused learning epoch and next-step input (as the dense ``step``).\"\"\"
+    rnd = RR[ir]
+    trace_step(X, xdec, ximp, xfr, x, TR[0, it], np.int64(TR[1, it]), zmax, xsat)
+    trace_step(Y, ydec, yimp, yfr, y, TR[2, it], np.int64(TR[3, it]), zmax, ysat)
+    x_any = False
+    for j in range(x.shape[0]):
+        if x[j]:
+            x_any = True
+            break
+    y_any = False
+    for i in range(y.shape[0]):
+        if y[i]:
+            y_any = True
+            break
+    for i in range(tmp.shape[0]):
+        tmp[i] = 0
+    if {has_u}:
+        build_ab_shape(A, B, FC, FL, FH, FS, X, Y, R, x, y)
+        dense(W, E, rowptr, col, A, B, K, P, rnd, cnt, T, xnext, tmp)
+    else:
+        if x_any or y_any:
+            build_ab_shape(A, B, FC, FL, FH, FS, X, Y, R, x, y)
+            events(W, E, rowptr, col, colptr, csyn, cpost, A, B, K, P, rnd, cnt, T, x, y)
+        for j in range(xnext.shape[0]):
+            if xnext[j]:
+                for q in range(colptr[j], colptr[j + 1]):
+                    tmp[cpost[q]] += W[csyn[q]]
+    for i in range(tmp.shape[0]):
+        if wexp >= 0:
+            out[i] += tmp[i] << wexp
+        else:
+            out[i] += tmp[i] >> (-wexp)
+"""
+
+
+def generate_sparse(products, has_e: bool, parallel: bool, sign: int) -> str:
+    """The sparse layout's kernels of a rule shape: synapse ``s`` (post ``i``,
+    pre ``j = col[s]``) holds ``W[s]``, ``E[s]``; integer arithmetic identical
+    to :func:`generate`'s, so the two layouts agree bit for bit."""
+    code, code_col, params, tinit, tstore = _pieces(products, has_e, sign)
+    code, code_col = (c.replace("W[i, j]", "W[s]").replace("E[i, j]", "E[s]") for c in (code, code_col))
+    src = HEADER + SPARSE_BODY.format(
+        parallel=parallel, params=_indent("\n".join(params), 4),
+        body_dense=_indent(code, 12), body_events=_indent(code, 12), body_col=_indent(code_col, 12),
+        tinit=_indent(tinit, 8), tstore=_indent(tstore, 8), tinit_col=_indent(tinit, 12),
+        tstore_col=_indent(tstore, 12), has_u=any(p.dep == "u" for p in products))
+    return src + _build_ab_code(products)
 
 
 def _build_ab_code(products) -> str:
@@ -269,6 +385,12 @@ def _deps() -> str:
 def kernels_for(products, has_e: bool, masked: bool, sign: int, parallel: bool = True):
     """(dense, events, step, build_ab) for this rule shape (constants are arguments: ``params_of``)."""
     mod = load_generated(generate(products, has_e, masked, parallel, sign), "fx", _deps())
+    return mod.dense, mod.events, mod.step, mod.build_ab_shape
+
+
+def sparse_kernels_for(products, has_e: bool, sign: int, parallel: bool = True):
+    """(dense, events, step, build_ab) of the sparse layout for this rule shape."""
+    mod = load_generated(generate_sparse(products, has_e, parallel, sign), "fxs", _deps())
     return mod.dense, mod.events, mod.step, mod.build_ab_shape
 
 
@@ -396,3 +518,19 @@ def matvec_int(W, x, out):
             if x[j]:
                 acc += W[i, j]
         out[i] += acc
+
+
+@numba.njit(cache=True, nogil=True)
+def sparse_static_forward(W, colptr, csyn, cpost, xnext, out, tmp, wexp):
+    """:func:`static_forward` of the sparse layout."""
+    for i in range(tmp.shape[0]):
+        tmp[i] = 0
+    for j in range(xnext.shape[0]):
+        if xnext[j]:
+            for q in range(colptr[j], colptr[j + 1]):
+                tmp[cpost[q]] += W[csyn[q]]
+    for i in range(tmp.shape[0]):
+        if wexp >= 0:
+            out[i] += tmp[i] << wexp
+        else:
+            out[i] += tmp[i] >> (-wexp)

@@ -12,8 +12,9 @@ import numpy as np
 from ... import nonlinearities
 from ...externals import check_activity
 from ...ir.validate import size
-from ...semantics import Modulator, SourceTrain, initial_weights
+from ...semantics import Modulator, SourceTrain, initial_synapses, initial_weights
 from . import kernels, nonlocal_rules
+from . import sparse as SP
 
 
 # ---------------------------------------------------------------- populations
@@ -145,8 +146,13 @@ class _ExternalPop(_Pop):
 
 # ---------------------------------------------------------------- projections
 class _Proj:
-    def __init__(self, name, spec, W, mask, pre, post, dtype, parallel, rule=None, stock_timing=False):
+    """A projection; ``W`` (and ``E``) are (post, pre) arrays, or, with
+    ``syn`` (:class:`~.sparse.SparseSynapses`), one entry per synapse."""
+
+    def __init__(self, name, spec, W, mask, pre, post, dtype, parallel, rule=None, stock_timing=False, syn=None):
         self.name, self.spec, self.W, self.mask = name, spec, W, mask
+        self.syn = syn
+        self.sparse = syn is not None
         self.pre, self.post = pre, post
         self.pre_name, self.post_name = spec.pre, spec.post
         self.delay = spec.delay
@@ -167,6 +173,8 @@ class _Proj:
         if r.nonlocal_vars():  # partner variables: numpy evaluation (nonlocal_rules)
             self.dense_k = self.events_k = None
             L = kernels.Layout(r)
+        elif self.sparse:
+            self.dense_k, self.events_k, L = kernels.sparse_kernels_for(r, clipped, parallel, dtype.name)
         else:
             self.dense_k, self.events_k, L = kernels.kernels_for(r, mask is not None, clipped, parallel, dtype.name)
         self.layout = L
@@ -186,6 +194,28 @@ class _Proj:
         self.M = mask if mask is not None else np.ones((1, 1), bool)
         self.lo_d, self.hi_d = dtype.type(self.lo), dtype.type(self.hi)
         self._no_x, self._no_out = np.zeros(pre.n, dtype), np.zeros(post.n, dtype)
+
+    def forward(self, x, target):
+        """target += W @ x."""
+        if self.sparse:
+            S = self.syn
+            kernels.sparse_forward(self.W, S.rowptr, S.col, S.colptr, S.csyn, S.cpost, x, self.pre.spiking, target)
+        else:
+            kernels.forward(self.W, x, self.pre.spiking, target)
+
+    def matrix(self, values):
+        """(post, pre) view of per-synapse state for results and probes."""
+        return self.syn.matrix(values) if self.sparse else values
+
+    def dense_weights(self):
+        return self.syn.dense(self.W) if self.sparse else self.W.copy()
+
+    def assign_weights(self, W):
+        """Overwrite the weights from a (post, pre) array (absent synapses stay absent)."""
+        if self.sparse:
+            self.W[...] = self.syn.from_dense(W)
+        else:
+            self.W[...] = W if self.mask is None else np.where(self.mask, W, 0)
 
     def trace(self, name):
         """A trace after this step's impulse (for probes)."""
@@ -222,12 +252,12 @@ class _Proj:
         if self.branch is not None:
             target = self.post.bnext[self.branch]
         if not self.plastic:
-            kernels.forward(self.W, x_next, self.pre.spiking, target)
+            self.forward(x_next, target)
             return
         if self.stock_timing:
             # Lava's LearningDense: deliver with the weights before this step's learning, then learn from the
             # spike emitted now (the stock semantics' "timing")
-            kernels.forward(self.W, x_next, self.pre.spiking, target)
+            self.forward(x_next, target)
             x_arr, x_next, target = x_next, self._no_x, self._no_out
         self.learn(x_arr, y, r, self.post.v, x_next, self.pre.spiking, target,
                    d=None if self.branch is None else self.post.D[self.branch])
@@ -243,8 +273,16 @@ class _Proj:
             self.PV[row] = self._values(key, r, v, d)
         for row, key in enumerate(L.qv):
             self.QV[row] = self._values(key, r, v, d)
-        args = (self.W, self.E, self.M, x_arr, y, self.XTa, self.XTb, self.YTa, self.YTb, self.PV, self.QV,
-                self.A, self.B, self.lo_d, self.hi_d, xnext, out)
+        tail = (x_arr, y, self.XTa, self.XTb, self.YTa, self.YTb, self.PV, self.QV, self.A, self.B, self.lo_d,
+                self.hi_d, xnext, out)
+        if self.sparse:
+            S = self.syn
+            if self.has_u:
+                self.dense_k(self.W, self.E, S.rowptr, S.col, *tail)
+            else:
+                self.events_k(self.W, self.E, S.rowptr, S.col, S.colptr, S.csyn, S.cpost, *tail, xnext_spiking)
+            return
+        args = (self.W, self.E, self.M) + tail
         if self.has_u:
             self.dense_k(*args)
         else:
@@ -296,11 +334,17 @@ class FloatModel:
         projs: dict[str, _Proj] = {}
         self.init_w = {}
         for name, spec in net.projections.items():
-            W, mask = initial_weights(net, name, seed, dtype)
+            syn = None
+            if SP.choose(net, name) == "sparse":
+                post, pre, W = initial_synapses(net, name, seed, dtype)
+                syn, mask = SP.SparseSynapses(size(net, spec.post), size(net, spec.pre), post, pre), None
+                del post, pre
+            else:
+                W, mask = initial_weights(net, name, seed, dtype)
             self.init_w[name] = W.copy()
             rule = ST.literal_rule(spec) if "literals" in parts and spec.rule is not None else None
             projs[name] = _Proj(name, spec, W, mask, pops[spec.pre], pops[spec.post], dtype, parallel, rule,
-                                stock_timing="timing" in parts)
+                                stock_timing="timing" in parts, syn=syn)
             if rule is not None:  # Lava's float engine clips only at 0, by the sign mode
                 lo, hi = ST.sign_bounds(spec.sign)
                 projs[name].lo_d, projs[name].hi_d = dtype.type(lo), dtype.type(hi)
@@ -330,14 +374,28 @@ class FloatModel:
         if pb.target in self.projs:
             pr = self.projs[pb.target]
             if pb.var == "weights":
-                return pr.W
+                return pr.matrix(pr.W) if not pr.sparse or pr.syn.npost * pr.syn.npre <= SP.DENSE_RESULT_ENTRIES \
+                    else pr.W
             if pb.var == "e":
-                return pr.E
+                return pr.matrix(pr.E) if not pr.sparse or pr.syn.npost * pr.syn.npre <= SP.DENSE_RESULT_ENTRIES \
+                    else pr.E
             return pr.trace(pb.var)
         return np.asarray(self.modulators[pb.target].r)
 
+    def weights_now(self) -> dict:
+        """Each projection's weights now: (post, pre), or one value per synapse (sparse layout)."""
+        return {name: p.W.copy() for name, p in self.projs.items()}
+
+    def as_matrix(self, name, W):
+        """What a result holds for ``weights_now()[name]`` (see :meth:`.sparse.SparseSynapses.matrix`)."""
+        return self.projs[name].matrix(W)
+
     def finish(self, res):
-        res.weights = {name: p.W.copy() for name, p in self.projs.items()}
-        res.initial_weights = {name: W.copy() for name, W in self.init_w.items()}
+        res.weights = {name: p.matrix(p.W.copy()) for name, p in self.projs.items()}
+        res.initial_weights = {name: self.projs[name].matrix(W.copy()) for name, W in self.init_w.items()}
+        sparse = {name: {"synapses": p.syn.n, "bytes": p.syn.nbytes + p.W.nbytes * (2 if p.E is not None and p.E is not p.W else 1)}
+                  for name, p in self.projs.items() if p.sparse}
+        if sparse:
+            res.report["sparse"] = sparse
         if self.parts:
             res.report["semantics"] = {"stock": sorted(self.parts), "latency": self.latency}

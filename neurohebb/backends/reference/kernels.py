@@ -92,7 +92,9 @@ class Layout:
         return f"({base} + {f.offset!r})" if f.offset else base
 
 
-def _gen(rule, masked: bool, clipped: bool, parallel: bool, dtype: str) -> str:
+def _parts(rule, clipped: bool, dtype: str, ix: str = "i, j"):
+    """(A lines, B lines, update lines) of a rule: the update of the synapse
+    at ``W[ix]``/``E[ix]`` with post ``i`` and pre ``j``."""
     L = Layout(rule)
     prods = list(rule.products())
     nw = len(rule.dw)
@@ -120,15 +122,21 @@ def _gen(rule, masked: bool, clipped: bool, parallel: bool, dtype: str) -> str:
         return " + ".join(terms) if terms else "0.0"
     uses_e = bool(rule.de) or any(f.var == "e" for p in prods for f in p.factors)
     ind = "            "
-    body = [f"{ind}w = W[i, j]"]
+    body = [f"{ind}w = W[{ix}]"]
     if uses_e:
-        body.append(f"{ind}e = E[i, j]")
+        body.append(f"{ind}e = E[{ix}]")
     body.append(f"{ind}w2 = w + ({total(0, nw)})")
     if clipped:
         body.append(f"{ind}w2 = min(max(w2, lo), hi)")
-    body.append(f"{ind}W[i, j] = w2")
+    body.append(f"{ind}W[{ix}] = w2")
     if rule.de:
-        body.append(f"{ind}E[i, j] = e + ({total(nw, len(prods))})")
+        body.append(f"{ind}E[{ix}] = e + ({total(nw, len(prods))})")
+    return a_lines, b_lines, body
+
+
+def _gen(rule, masked: bool, clipped: bool, parallel: bool, dtype: str) -> str:
+    a_lines, b_lines, body = _parts(rule, clipped, dtype)
+    ind = "            "
     mask = [f"{ind}if not M[i, j]:", f"{ind}    continue"] if masked else []
     upd = "\n".join(mask + body)
     upd_col = "\n".join(("    " + ln) for ln in mask + body)
@@ -242,7 +250,88 @@ def kernels_for(rule, masked: bool, clipped: bool, parallel: bool = True, dtype:
     return mod.dense, mod.events, Layout(rule)
 
 
+def _gen_sparse(rule, clipped: bool, parallel: bool, dtype: str) -> str:
+    """The sparse layout's kernels: synapse ``s`` of post ``i`` (``rowptr[i] <=
+    s < rowptr[i + 1]``) has pre ``j = col[s]`` and state ``W[s]``/``E[s]``;
+    ``csyn[colptr[j]:colptr[j + 1]]`` are the synapses of pre ``j`` (their
+    posts in ``cpost``), in increasing post order.  Same arithmetic, in the
+    same order per synapse and per input sum, as the dense kernels."""
+    a_lines, b_lines, body = _parts(rule, clipped, dtype, ix="s")
+    upd = "\n".join(body)
+    upd_col = "\n".join("        " + ln for ln in body)
+    prep = "\n".join(["    for i in range(npost):"] + (a_lines or ["        pass"]) + ["    for j in range(npre):"]
+                     + (b_lines or ["        pass"]))
+    prep_ev = "\n".join("    " + ln for ln in prep.splitlines())
+    return f'''
+import numba
+
+from numpy import {dtype}
+
+
+@numba.njit(cache=True, nogil=True, fastmath={{"reassoc", "contract", "nsz"}}, parallel={parallel})
+def dense(W, E, rowptr, col, xa, y, XTa, XTb, YTa, YTb, PV, QV, A, B, lo, hi, xn, out):
+    """Every stored synapse, rows in parallel, fused with out += W(t+1) @ xn."""
+    npost = y.shape[0]
+    npre = xa.shape[0]
+{prep}
+    for i in numba.prange(npost):
+        acc = {dtype}(0.0)
+        for s in range(rowptr[i], rowptr[i + 1]):
+            j = col[s]
+{upd}
+            acc += w2 * xn[j]
+        out[i] += acc
+
+
+@numba.njit(cache=True, nogil=True)
+def events(W, E, rowptr, col, colptr, csyn, cpost, xa, y, XTa, XTb, YTa, YTb, PV, QV, A, B, lo, hi, xn, out,
+           xn_binary):
+    """The synapses of rows with a post spike, then those of columns with an
+    arriving pre spike (other rows); then out += W(t+1) @ xn."""
+    npost = y.shape[0]
+    npre = xa.shape[0]
+    any_y = False
+    for i in range(npost):
+        if y[i] != 0:
+            any_y = True
+            break
+    any_x = False
+    for j in range(npre):
+        if xa[j] != 0:
+            any_x = True
+            break
+    if any_x or any_y:
+{prep_ev}
+        for i in range(npost):
+            if y[i] == 0:
+                continue
+            for s in range(rowptr[i], rowptr[i + 1]):
+                j = col[s]
+{chr(10).join("    " + ln for ln in upd.splitlines())}
+        if any_x:
+            for j in range(npre):
+                if xa[j] == 0:
+                    continue
+                for q in range(colptr[j], colptr[j + 1]):
+                    i = cpost[q]
+                    if y[i] != 0:
+                        continue
+                    s = csyn[q]
+{upd_col}
+    forward(W, rowptr, col, colptr, csyn, cpost, xn, xn_binary, out)
+'''
+
+
+def sparse_kernels_for(rule, clipped: bool, parallel: bool = True, dtype: str = "float64"):
+    """(dense, events, layout) of the sparse layout, compiled for this rule's shape and dtype."""
+    src = "from neurohebb.backends.reference.kernels import sparse_forward as forward\n" + _gen_sparse(
+        rule, clipped, parallel, dtype)
+    mod = load_generated(src, "ks", deps=_SPARSE_FORWARD_SRC)
+    return mod.dense, mod.events, Layout(rule)
+
+
 # ------------------------------------------------------------ generic kernels
+
 @numba.njit(cache=True, nogil=True)
 def update_traces(T_after, T_before, decay, impulse, a):
     """before = decay * after_prev;  after = impulse * a + before  (per trace row)."""
@@ -324,3 +413,26 @@ def lif_dendritic_step(u, v, I, bias, refrac_left, kdu, kdv, vth, v_reset, R,
             refrac_left[i] = R
         else:
             out[i] = 0.0
+
+
+@numba.njit(cache=True, nogil=True)
+def sparse_forward(W, rowptr, col, colptr, csyn, cpost, x, binary, out):
+    """out += W @ x for the sparse layout (see :func:`_gen_sparse`): a gather
+    over the synapses of the spiking pre neurons, or row sums for graded x;
+    the order of the additions is the dense :func:`forward`'s."""
+    if binary:
+        for j in range(colptr.shape[0] - 1):
+            if x[j] != 0:
+                for q in range(colptr[j], colptr[j + 1]):
+                    out[cpost[q]] += W[csyn[q]]
+    else:
+        for i in range(rowptr.shape[0] - 1):
+            acc = out[i] * 0
+            for s in range(rowptr[i], rowptr[i + 1]):
+                acc += W[s] * x[col[s]]
+            out[i] += acc
+
+
+import inspect as _inspect  # noqa: E402
+
+_SPARSE_FORWARD_SRC = _inspect.getsource(sparse_forward.py_func)

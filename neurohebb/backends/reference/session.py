@@ -14,7 +14,6 @@ document, is refused with the reason.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import tempfile
@@ -37,24 +36,17 @@ class CheckpointError(NeurohebbError):
 
 
 def document_digest(network) -> str:
-    """SHA-256 of the document's canonical form (its fields and every array)."""
-    from ...ir.io import to_dict
+    """The document's SHA-256 (:func:`neurohebb.result.document_hash`, as result files record it)."""
+    from ...result import document_hash
 
-    arrays: dict = {}
-    data = to_dict(network, arrays)
-    h = hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode())
-    for k in sorted(arrays):
-        a = np.ascontiguousarray(arrays[k])
-        h.update(k.encode() + str(a.dtype).encode() + str(a.shape).encode() + a.tobytes())
-    return h.hexdigest()
+    return document_hash(network)
 
 
 def versions() -> dict:
-    import numba
+    """Versions of Python, neurohebb and the packages that decide a result (:func:`neurohebb.result.package_versions`)."""
+    from ...result import package_versions
 
-    from ... import __version__
-
-    return {"neurohebb": __version__, "numpy": np.__version__, "numba": numba.__version__}
+    return package_versions()
 
 
 # ------------------------------------------------------------------ state walking
@@ -122,11 +114,15 @@ def dump_records(engine) -> tuple[dict, dict]:
         arrays[f"rec.probe_times.{pname}"] = np.asarray(times, np.int64)
         if data:
             arrays[f"rec.probe_data.{pname}"] = np.asarray(data)
+    for name, W in (engine.w_record or {}).items():
+        arrays[f"rec.w_record.{name}"] = W
     return arrays, {"engine.t_record": engine.t_record}
 
 
 def load_records(engine, arrays, scalars):
     engine.t_record = int(scalars["engine.t_record"])
+    w = {k[len("rec.w_record."):]: v for k, v in arrays.items() if k.startswith("rec.w_record.")}
+    engine.w_record = w or None
     for name in engine.spike_chunks:
         engine.spike_chunks[name] = [arrays[f"rec.spikes.{name}"].astype(bool)]
     for pname in engine.probe_data:
@@ -301,25 +297,32 @@ class Session:
         """Current (post, pre) weights (in the document's units)."""
         pr = self._proj(projection)
         if self.precision == "fixed":
-            return pr.pp.weights.dequantize(pr.W)
-        return pr.W.copy()
+            W = pr.pp.weights.dequantize(pr.W)
+            return W if pr.sp is None else pr.sp.dense(W)
+        return pr.dense_weights()
 
     def set_weights(self, projection, W):
         """Overwrite the (post, pre) weights; absent synapses (a mask) stay 0;
         fixed point quantizes them as the compiler quantizes initial weights."""
         pr = self._proj(projection)
         W = np.asarray(W, float)
-        if W.shape != pr.W.shape:
-            raise UnsupportedFeature(f"set_weights({projection!r}): shape {W.shape}, the projection is {pr.W.shape} "
+        from ...ir.sizes import size
+
+        shape = (size(self.network, pr.spec.post), size(self.network, pr.spec.pre))
+        if W.shape != shape:
+            raise UnsupportedFeature(f"set_weights({projection!r}): shape {W.shape}, the projection is {shape} "
                                      "(post, pre)")
         if not np.all(np.isfinite(W)):
             raise UnsupportedFeature(f"set_weights({projection!r}): weights must be finite")
         if self.precision == "fixed":
             Wi = pr.pp.weights.quantize(W)
+            if pr.sp is not None:
+                pr.W[...] = pr.sp.from_dense(Wi)
+                return
             M = pr.syn.M if pr.syn is not None and pr.syn.masked else None
             pr.W[...] = np.where(M, Wi, 0) if M is not None else Wi
         else:
-            pr.W[...] = W if pr.mask is None else np.where(pr.mask, W, 0)
+            pr.assign_weights(W)
 
     @property
     def state(self) -> dict:
