@@ -24,6 +24,12 @@ Rule variables (see :mod:`neurohebb.rules.algebra`): traces decay and take
 their impulse from the arriving pre activity or the post activity; with
 ``exclusive`` timing, ``x0``/``y0`` products read the traces before this
 step's impulse, ``u`` products after; ``inclusive``: always after.
+
+Rules with non-local variables run on the algebra's numpy evaluator
+(:mod:`neurohebb.rules.evaluate`), as on the reference; local rules take
+event-driven and BLAS fast paths of the same sums, which the conformance
+suite checks against the reference (whose generated kernels are checked
+against the evaluator).
 """
 from __future__ import annotations
 
@@ -35,6 +41,7 @@ from nengo.learning_rules import LearningRuleType
 from nengo.params import Parameter
 
 from ... import nonlinearities
+from ...rules import evaluate
 from ...rules.algebra import PRE_TRACES, TRACES
 
 SNAPSHOT_VARS = ("weights", "e") + TRACES
@@ -329,6 +336,20 @@ class SimIRRule(Operator):
             if dE is not None:
                 np.add(E, dE, out=E)
 
+        def lookup(var, before_flag):
+            """A variable's value for :func:`neurohebb.rules.evaluate.step`."""
+            if var in after:
+                return before[var] if before_flag else after[var]
+            if var == "r":
+                return np.broadcast_to(np.asarray(r, dtype), (npost,))
+            if var == "v":
+                return v
+            if var == "w":
+                return W
+            if var == "e":
+                return E
+            return extra[var]
+
         def step_irrule():
             xa, ya = x, y
             for k, a_now in after.items():
@@ -341,8 +362,14 @@ class SimIRRule(Operator):
                     extra.update(wT=pW.T, xp=pX, vp=pV, bx=W.T @ pX, bv=W @ pV)
                 if noise_rng is not None:
                     extra["xi"] = noise_rng.standard_normal(W.shape).astype(dtype, copy=False)
-            x_any, y_any = fill_AB(xa, ya)
-            if has_u or nonlocal_vars:  # non-local rules: every synapse (full matrices)
+            x_any = y_any = False
+            if nonlocal_vars:  # every synapse, on the algebra's numpy evaluator (as the reference's non-local rules)
+                evaluate.step(rule, lookup, xa, ya, W, E if E is not None else W, lo, hi, M, dtype)
+            else:
+                x_any, y_any = fill_AB(xa, ya)
+            if nonlocal_vars:
+                pass  # done above
+            elif has_u:
                 if M is None:
                     update_dense()
                 else:
