@@ -5,7 +5,7 @@ from __future__ import annotations
 from ...errors import NeurohebbError
 from ..base import Backend, reasons_of
 from . import lowering as L
-from .simulator import PRECISIONS, run
+from .simulator import PRECISIONS, compile_for, run
 
 
 class LavaBackend(Backend):
@@ -32,23 +32,18 @@ class LavaBackend(Backend):
         problems = self.check_precision(precision) or self.dense_matrix_problems(network)
         if problems:
             return problems
-        program = None
+        compile_options = {k: v for k, v in options.items() if k not in ("board", "rounding", "readback", "externals")}
         try:
-            if precision == "fixed":
-                from ...compiler import compile_network
-
-                compile_options = {k: v for k, v in options.items() if k not in ("board", "rounding", "readback",
-                                                                                   "externals")}
-                program, _ = compile_network(network, hardware=hardware, **compile_options)
-            else:
-                problems = L.float_expressibility(network, hardware)
+            program, _ = compile_for(network, precision, hardware, compile_options=compile_options)
         except NeurohebbError as exc:
             return reasons_of(exc)
+        if precision != "fixed":
+            program = None  # the stock checks read the fixed-point program only
         if lowering == "stock" or options.get("board"):
             from . import stock
 
-            return problems or stock.problems(network, precision, program, drop_refractory)
-        return problems or L.check_supported(network, precision)
+            return stock.problems(network, precision, program, drop_refractory)
+        return L.check_supported(network, precision)
 
     def run(self, network, precision="float", seed=None, steps=None, progress=None, threads=None, **options):
         # threads: Lava and Nengo choose their own (processes, numpy's BLAS)

@@ -123,6 +123,22 @@ def float_expressibility(net, hardware="loihi2") -> list[tuple[str, str]]:
 
 
 # ============================================================================ float rules
+def fixed_rule_kwargs(cp, post_traces=True) -> dict:
+    """``LoihiLearningRule`` keyword arguments of a compiled (fixed-point)
+    projection ``cp``: each trace's hardware impulse and tau (post traces only
+    when ``post_traces``: a three-factor post neuron computes its own) and the
+    engine strings of ``dw`` and ``dt`` (the tag)."""
+    kw = {}
+    for t, tm in cp.traces.items():
+        if t in PRE_TRACES or post_traces:
+            kw[f"{t}_impulse"] = tm.impulse_hw
+            kw[f"{t}_tau"] = tm.tau
+    for key, prods in (("dw", cp.dw), ("dt", cp.de)):
+        if prods:
+            kw[key] = " + ".join(q.engine_string for q in prods).replace("+ -", "- ")
+    return kw
+
+
 def third_factor_slot(rule) -> str | None:
     if "r" not in rule.used_vars():
         return None

@@ -48,6 +48,22 @@ def reference_seeds(network, seed=None, rounding="seeded") -> dict:
 LOWERINGS = ("emulate", "stock")
 
 
+def compile_for(network, precision, hardware="loihi2", seed=None, steps=None, compile_options=None):
+    """``(program, report)`` both lowerings run.  Fixed point: the network
+    compiled for ``hardware`` (whatever the compiler refuses for Loihi is
+    refused with its message).  Float: the rule terms Lava's engine cannot
+    evaluate are refused with the compiler's messages, then the float program."""
+    from ...compiler import compile_network
+    from ...errors import NotExpressible
+
+    if precision == "fixed":
+        return compile_network(network, hardware=hardware, seed=seed, steps=steps, **(compile_options or {}))
+    bad = L.float_expressibility(network, hardware)
+    if bad:
+        raise NotExpressible(bad, f"{hardware} (Lava float)")
+    return compile_network(network, hardware="cpu", seed=seed, steps=steps)
+
+
 def run(network, precision="float", seed=None, steps=None, progress=None, board=False, rounding="seeded",
         hardware="loihi2", readback="file", externals=None, lowering="emulate", drop_refractory=False,
         **compile_options):
@@ -88,23 +104,11 @@ def run(network, precision="float", seed=None, steps=None, progress=None, board=
     seed = rs.seed if seed is None else int(seed)
     steps = rs.steps if steps is None else int(steps)
     t0 = time.perf_counter()
-    from ...compiler import compile_network
-    from ...errors import NotExpressible
-
-    if precision == "fixed":
-        # the compiler first: whatever it refuses for Loihi is refused with its message
-        program, creport = compile_network(network, hardware=hardware, seed=seed, steps=steps,
-                                           **compile_options)
-    else:
-        bad = L.float_expressibility(network, hardware)
-        if bad:
-            raise NotExpressible(bad, f"{hardware} (Lava float)")
+    program, creport = compile_for(network, precision, hardware, seed, steps, compile_options)
     problems = L.check_supported(network, precision)
     if problems:
         raise UnsupportedFeature("lava backend cannot run this network:\n  " +
                                  "\n  ".join(f"{p}: {m}" for p, m in problems))
-    if precision == "float":
-        program, creport = compile_network(network, hardware="cpu", seed=seed, steps=steps)
     plan = _plan(network, program, precision, seed, steps, rounding)
     t_plan = time.perf_counter() - t0
     show = show_progress(progress)
@@ -210,15 +214,7 @@ def _train(src, n, dt, seed, name, steps, path):
 
 
 def _plan_fixed_rule(jp, cp, seed, rounding):
-    kw = {}
-    for t, tm in cp.traces.items():
-        if t in L.PRE_TRACES or not jp.three_factor:
-            kw[f"{t}_impulse"] = tm.impulse_hw
-            kw[f"{t}_tau"] = tm.tau
-    if cp.dw:
-        kw["dw"] = " + ".join(p.engine_string for p in cp.dw).replace("+ -", "- ")
-    if cp.de:
-        kw["dt"] = " + ".join(p.engine_string for p in cp.de).replace("+ -", "- ")
+    kw = L.fixed_rule_kwargs(cp, post_traces=not jp.three_factor)
     ts, rsd = derived_seeds(seed, jp.name)
     jp.seeds = (ts, rsd)
     kw["rng_seed"] = ts
@@ -488,8 +484,6 @@ def _probe_data(net, pb, times, plan, program, out, precision, conv_w, mods, ste
 # ============================================================================ stock lowering
 def _run_stock(network, precision, seed, steps, progress, board, hardware, drop_refractory, compile_options):
     """``lowering="stock"``: Lava's own processes only (see :mod:`.stock`)."""
-    from ...compiler import compile_network
-    from ...errors import NotExpressible
     from . import stock as S
 
     if board and not board_available():
@@ -502,14 +496,7 @@ def _run_stock(network, precision, seed, steps, progress, board, hardware, drop_
     seed = rs.seed if seed is None else int(seed)
     steps = rs.steps if steps is None else int(steps)
     t0 = time.perf_counter()
-    if precision == "fixed":
-        program, creport = compile_network(network, hardware=hardware, seed=seed, steps=steps,
-                                           **compile_options)
-    else:
-        bad = L.float_expressibility(network, hardware)
-        if bad:
-            raise NotExpressible(bad, f"{hardware} (Lava float)")
-        program, creport = compile_network(network, hardware="cpu", seed=seed, steps=steps)
+    program, creport = compile_for(network, precision, hardware, seed, steps, compile_options)
     S.check(network, precision, program if precision == "fixed" else None, drop_refractory)
     board_io = board and board_available()
     P = S.plan(network, program if precision == "fixed" else None, precision, seed, steps, board_io=board_io)

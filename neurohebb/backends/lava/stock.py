@@ -252,14 +252,7 @@ def plan(net, program, precision, seed, steps, latency=None, board_io=False):
             rule = pr.rule.expand()
             kw = {}
             if precision == "fixed":
-                cp = program.projections[name]
-                for t, tm in cp.traces.items():
-                    kw[f"{t}_impulse"] = tm.impulse_hw
-                    kw[f"{t}_tau"] = tm.tau
-                if cp.dw:
-                    kw["dw"] = " + ".join(q.engine_string for q in cp.dw).replace("+ -", "- ")
-                if cp.de:
-                    kw["dt"] = " + ".join(q.engine_string for q in cp.de).replace("+ -", "- ")
+                kw.update(L.fixed_rule_kwargs(program.projections[name]))
                 ts, _rs = derived_seeds(seed, name)
                 kw["rng_seed"] = ts
                 j["seeds"] = (ts, 2)  # Lava's ConnVarRandom is hard-wired to seed 2
@@ -313,6 +306,18 @@ def _csr(W, mask, dtype):
     return csr_matrix((np.asarray(W, dtype)[rows, cols], (rows, cols)), shape=W.shape)
 
 
+
+def _cross(port, adapter, n, allp):
+    """``port`` through one of Lava's embedded-IO adapters (host <-> chip,
+    ``lava.proc.embedded_io.spike``); returns the adapter's output port."""
+    from lava.proc.embedded_io import spike
+
+    ad = getattr(spike, adapter)(shape=(n,))
+    port.connect(ad.inp)
+    allp.append(ad)
+    return ad.out
+
+
 def build(P, precision, steps):
     """Instantiate the stock processes; returns {"all", "lif", "sink", "conn", "host"}."""
     from lava.magma.core.learning.learning_rule import Loihi2FLearningRule
@@ -326,15 +331,7 @@ def build(P, precision, steps):
         if p["kind"] == "host":
             src = Source(data=p["fed"].T.astype(np.int32 if precision == "fixed" else float))
             allp.append(src)
-            port = src.s_out
-            if P.board_io:
-                from lava.proc.embedded_io.spike import PyToNxAdapter
-
-                ad = PyToNxAdapter(shape=(p["n"],))
-                port.connect(ad.inp)
-                port = ad.out
-                allp.append(ad)
-            out_port[name] = port
+            out_port[name] = _cross(src.s_out, "PyToNxAdapter", p["n"], allp) if P.board_io else src.s_out
         else:
             from lava.proc.lif.process import LIF
 
@@ -343,14 +340,7 @@ def build(P, precision, steps):
             allp.append(lif)
             out_port[name] = lif.s_out
             sink = Sink(shape=(p["n"],), buffer=steps)
-            port = lif.s_out
-            if P.board_io:
-                from lava.proc.embedded_io.spike import NxToPyAdapter
-
-                ad = NxToPyAdapter(shape=(p["n"],))
-                port.connect(ad.inp)
-                port = ad.out
-                allp.append(ad)
+            port = _cross(lif.s_out, "NxToPyAdapter", p["n"], allp) if P.board_io else lif.s_out
             port.connect(sink.a_in)
             sinks[name] = sink
             allp.append(sink)
