@@ -17,7 +17,7 @@ import importlib
 from typing import Callable
 
 from ..errors import BackendUnavailable, known
-from .base import Backend, RunSpec, reasons_of  # noqa: F401  (the contract, re-exported)
+from .base import Backend, reasons_of  # noqa: F401  (the contract, re-exported)
 
 _REGISTRY: dict[str, object] = {}
 _LOADED: dict[str, object] = {}

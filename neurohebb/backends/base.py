@@ -25,35 +25,10 @@ and ``search`` go through this contract only.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from ..errors import NeurohebbError, UnsupportedFeature
 
 #: options that every backend's ``run`` accepts (and may ignore when they do not apply)
 COMMON_OPTIONS = ("externals", "threads", "hardware")
-
-
-@dataclass(frozen=True)
-class RunSpec:
-    """One run of a comparison: ``backend:precision`` plus backend options
-    (``lava:fixed`` with ``lowering="stock"``, say).  ``label`` names it in tables."""
-
-    backend: str
-    precision: str = "float"
-    options: dict = field(default_factory=dict, hash=False, compare=False)
-
-    @property
-    def label(self) -> str:
-        extra = "".join(f",{k}={v}" for k, v in sorted(self.options.items()))
-        return f"{self.backend}:{self.precision}{extra}"
-
-    @classmethod
-    def parse(cls, text: str, **options) -> "RunSpec":
-        """``"backend:precision"`` (precision defaults to float)."""
-        b, _, p = str(text).strip().partition(":")
-        if not b:
-            raise NeurohebbError(f"run {text!r}: expected backend:precision, e.g. reference:fixed")
-        return cls(b, p or "float", dict(options))
 
 
 class Backend:

@@ -23,6 +23,7 @@ One step ``t`` (the IR's order, :mod:`neurohebb.ir.schema`):
 4. probes record (a probe with ``every = k`` records after steps 0, k, 2k, ...).
 
 A model provides populations (``n``, ``spiking``, ``input``, ``emit(t, row)``),
+``trains`` (its source trains and their field paths),
 projections (``pre``, ``post``, ``delay``, ``step(t, x_arr, x_next, y, r,
 target)``), modulators, ``probe_value(probe, t)`` and ``finish(result)``.
 """
@@ -83,7 +84,8 @@ class Engine:
         model = self.model
         steps = int(steps)
         t0, t1 = self.t, self.t + steps
-        model.check_horizon(t1)
+        for train, path in model.trains:  # an array source must cover every step of the run
+            train.check_steps(t1, path)
         t_start = time.perf_counter()
         pops = model.populations
         buf, depth, nxt = self.buf, self.depth, self.next_input

@@ -419,10 +419,6 @@ class FixedModel:
         self.modulators = {name: Modulator(name, spec, np.float64) for name, spec in net.modulators.items()}
         self.modulators_read_activity = any(m.type == "population" for m in net.modulators.values())
 
-    def check_horizon(self, steps):
-        for train, path in self.trains:
-            train.check_steps(steps, path)
-
     def begin_step(self, t, engine):
         pass
 

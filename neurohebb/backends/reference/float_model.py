@@ -355,10 +355,6 @@ class FloatModel:
         nonlocal_rules.setup(projs, seed)
         self.nl_pairs = nonlocal_rules.users(projs)
 
-    def check_horizon(self, steps):
-        for train, path in self.trains:
-            train.check_steps(steps, path)
-
     def begin_step(self, t, engine):
         self.shared["prev"] = engine.prev_out(t)
 
